@@ -1,0 +1,42 @@
+"""Packaging for the `communication` Azure CLI extension (distribution name matches the public one)."""
+
+import re
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+HERE = Path(__file__).parent
+VERSION = re.search(r'VERSION = "([^"]+)"', (HERE / "azext_communication" / "_version.py").read_text()).group(1)
+
+# azure-core, knack and azure-cli-core come from the az installation itself; the SDKs are installed
+# into the extension folder by `az extension add`.
+DEPENDENCIES = [
+    "azure-communication-chat~=1.3.0",
+    "azure-communication-identity~=1.5.0",
+]
+
+CLASSIFIERS = [
+    "Development Status :: 4 - Beta",
+    "Intended Audience :: Developers",
+    "Intended Audience :: System Administrators",
+    "Programming Language :: Python :: 3",
+    "Programming Language :: Python :: 3.10",
+    "Programming Language :: Python :: 3.11",
+    "Programming Language :: Python :: 3.12",
+    "License :: OSI Approved :: MIT License",
+]
+
+setup(
+    name="communication",
+    version=VERSION,
+    description="Azure Communication Services chat and identity commands, with a local emulator.",
+    long_description=(HERE / "README.md").read_text(encoding="utf-8") + "\n\n" + (HERE / "HISTORY.rst").read_text(),
+    long_description_content_type="text/markdown",
+    license="MIT",
+    author="azext-communication maintainers",
+    classifiers=CLASSIFIERS,
+    python_requires=">=3.10",
+    packages=find_packages(include=["azext_communication", "azext_communication.*"]),
+    install_requires=DEPENDENCIES,
+    package_data={"azext_communication": ["azext_metadata.json"]},
+)

@@ -1,0 +1,88 @@
+"""Start and stop local emulator processes for tests (free port, JSON handshake, never left running)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+START_TIMEOUT = 30.0
+
+
+@dataclass
+class EmulatorProcess:
+    """A running emulator: what its `--json` line said, plus the process to stop."""
+
+    endpoint: str
+    connection_string: str
+    ca_bundle: str
+    process: subprocess.Popen
+    args: list[str] = field(default_factory=list)
+
+    @property
+    def access_key(self) -> str:
+        return dict(p.split("=", 1) for p in self.connection_string.split(";") if "=" in p)["accesskey"]
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int:
+        """Stop the process with `sig` (SIGKILL for a crash) and return its exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout)
+        for stream in (self.process.stdout, self.process.stderr):
+            if stream:
+                stream.close()
+        return self.process.returncode
+
+
+def start_emulator(*extra: str, data_dir: str | os.PathLike | None = None, port: int = 0,
+                   env: dict | None = None) -> EmulatorProcess:
+    """Start `python -m azext_communication.emulator --json` and wait for its one JSON line."""
+    args = [sys.executable, "-m", "azext_communication.emulator", "--port", str(port), "--json", *extra]
+    if data_dir is not None:
+        args += ["--data-dir", str(data_dir)]
+    proc_env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc_env.update(env or {})
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=proc_env, cwd=str(ROOT))
+    sel = selectors.DefaultSelector()
+    sel.register(proc.stdout, selectors.EVENT_READ)
+    deadline = time.monotonic() + START_TIMEOUT
+    line = b""
+    while time.monotonic() < deadline and not line.endswith(b"\n"):
+        if proc.poll() is not None:
+            break
+        if sel.select(timeout=0.2):
+            chunk = proc.stdout.readline()
+            if not chunk:
+                break
+            line += chunk
+    sel.close()
+    if not line.strip():
+        proc.kill()
+        _, err = proc.communicate(timeout=10)
+        raise RuntimeError(f"emulator did not start: {err.decode(errors='replace')[-2000:]}")
+    info = json.loads(line)
+    return EmulatorProcess(info["endpoint"], info["connectionString"], info["caBundle"], proc, args)
+
+
+@contextlib.contextmanager
+def running_emulator(*extra: str, data_dir: str | os.PathLike | None = None, port: int = 0,
+                     env: dict | None = None) -> Iterator[EmulatorProcess]:
+    """Context manager around `start_emulator` that always stops the process."""
+    emu = start_emulator(*extra, data_dir=data_dir, port=port, env=env)
+    try:
+        yield emu
+    finally:
+        emu.stop()
