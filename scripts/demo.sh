@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# The seed scenario, end to end, with real `az` commands against a local emulator.
+# Everything lives under .demo/ (az config, emulator certificates), so a second run starts clean
+# and the user's own ~/.azure is never touched.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+BIN=${VENV:-.venv}/bin
+DEMO=$ROOT/.demo
+
+rm -rf "$DEMO/azure" "$DEMO/emulator.out"
+mkdir -p "$DEMO/azure" "$DEMO/emulator-home"
+export PATH="$ROOT/$BIN:$PATH"
+export AZURE_CONFIG_DIR=$DEMO/azure
+export AZURE_EXTENSION_DEV_SOURCES=$ROOT
+export AZURE_CORE_COLLECT_TELEMETRY=no
+export AZURE_CORE_ONLY_SHOW_ERRORS=true
+export AZURE_CORE_DISABLE_CONFIRM_PROMPT=true
+export AZURE_COMMUNICATION_EMULATOR_HOME=$DEMO/emulator-home
+unset AZURE_COMMUNICATION_ENDPOINT AZURE_COMMUNICATION_ACCESS_TOKEN AZURE_COMMUNICATION_CONNECTION_STRING
+
+bold() { printf '\n\033[1m%s\033[0m\n' "$*"; }
+# Show a command, run it, show its output; any failure ends the demo with a non-zero exit.
+run() {
+  printf '\n$ %s\n' "$*"
+  "$@"
+}
+
+EMU_PID=""
+stop_emulator() {
+  if [ -n "$EMU_PID" ] && kill -0 "$EMU_PID" 2>/dev/null; then
+    kill -TERM "$EMU_PID" 2>/dev/null || true
+    wait "$EMU_PID" 2>/dev/null || true
+  fi
+}
+trap stop_emulator EXIT
+
+bold "Starting the local emulator (az communication emulator start --port 0 --json)"
+az communication emulator start --port 0 --json >"$DEMO/emulator.out" 2>"$DEMO/emulator.err" &
+EMU_PID=$!
+for _ in $(seq 1 150); do
+  [ -s "$DEMO/emulator.out" ] && break
+  kill -0 "$EMU_PID" 2>/dev/null || { cat "$DEMO/emulator.err" >&2; echo "emulator failed to start" >&2; exit 1; }
+  sleep 0.2
+done
+[ -s "$DEMO/emulator.out" ] || { echo "emulator did not report ready" >&2; exit 1; }
+read_field() { python3 -c "import json,sys; print(json.loads(open(sys.argv[1]).readline())[sys.argv[2]])" "$DEMO/emulator.out" "$1"; }
+ENDPOINT=$(read_field endpoint)
+export REQUESTS_CA_BUNDLE=$(read_field caBundle)
+export AZURE_COMMUNICATION_CONNECTION_STRING=$(read_field connectionString)
+echo "endpoint: $ENDPOINT"
+echo "export REQUESTS_CA_BUNDLE=$REQUESTS_CA_BUNDLE"
+echo "export AZURE_COMMUNICATION_CONNECTION_STRING=<connection string printed by the emulator>"
+
+bold "1. Identity: a user and a chat token"
+printf '\n$ %s\n' "az communication identity token issue --scope chat"
+ISSUED=$(az communication identity token issue --scope chat)
+python3 -c "import json,sys; d=json.load(sys.stdin); d['token']='<redacted>'; print(json.dumps(d, indent=2))" <<<"$ISSUED"
+USER1=$(python3 -c "import json,sys; print(json.load(sys.stdin)['user_id'])" <<<"$ISSUED")
+export AZURE_COMMUNICATION_ENDPOINT=$ENDPOINT
+AZURE_COMMUNICATION_ACCESS_TOKEN=$(python3 -c "import json,sys; print(json.load(sys.stdin)['token'])" <<<"$ISSUED")
+export AZURE_COMMUNICATION_ACCESS_TOKEN
+echo "export AZURE_COMMUNICATION_ENDPOINT=$ENDPOINT"
+echo "export AZURE_COMMUNICATION_ACCESS_TOKEN=<token from above>"
+
+bold "2. Threads"
+START=$(date -u -d '-1 minute' +%Y-%m-%dT%H:%M:%SZ)
+printf '\n$ %s\n' "az communication chat thread create --topic 'Release planning'"
+CREATED=$(az communication chat thread create --topic "Release planning")
+echo "$CREATED"
+THREAD=$(python3 -c "import json,sys; print(json.load(sys.stdin)['chatThread']['id'])" <<<"$CREATED")
+run az communication chat thread update-topic -t "$THREAD" --topic "Release planning (v1.0)"
+run az communication chat thread list --start-time "$START" -o table
+
+bold "3. Messages"
+run az communication chat message send -t "$THREAD" --content "Hello from the az CLI"
+printf '\n$ %s\n' "az communication chat message send -t \$THREAD --content '<b>Ship it</b>' --message-type html --display-name 'Release bot'"
+SENT=$(az communication chat message send -t "$THREAD" --content "<b>Ship it</b>" --message-type html \
+  --display-name "Release bot")
+echo "$SENT"
+MESSAGE=$(python3 -c "import json,sys; print(json.load(sys.stdin)['id'])" <<<"$SENT")
+run az communication chat message list -t "$THREAD" -o table
+run az communication chat message get -t "$THREAD" --message-id "$MESSAGE"
+
+bold "4. Read receipts"
+run az communication chat message receipt send -t "$THREAD" --message-id "$MESSAGE"
+run az communication chat message receipt list -t "$THREAD" -o table
+
+bold "5. Participants"
+printf '\n$ %s\n' "az communication identity user create --query rawId -o tsv"
+USER2=$(az communication identity user create --query rawId -o tsv)
+echo "$USER2"
+run az communication chat participant add -t "$THREAD" --user "$USER2" --display-name "Second user" \
+  --start-time "$START"
+run az communication chat participant list -t "$THREAD" -o table
+run az communication chat participant remove -t "$THREAD" --user "$USER2" --yes
+run az communication chat participant list -t "$THREAD" --query "[].identifier.rawId"
+
+bold "6. Editing and deleting"
+run az communication chat message update -t "$THREAD" --message-id "$MESSAGE" --content "<b>Shipped</b>"
+run az communication chat message delete -t "$THREAD" --message-id "$MESSAGE" --yes
+run az communication chat message get -t "$THREAD" --message-id "$MESSAGE" --query "{id:id, deletedOn:deletedOn}"
+run az communication chat thread show -t "$THREAD"
+run az communication chat thread delete -t "$THREAD" --yes
+
+bold "Done: every step succeeded (user $USER1)."
