@@ -1,0 +1,81 @@
+"""Client factories: the only place (with the handlers) that imports the Communication SDKs.
+
+Why here: the command table must load without the SDKs (startup time), and every client must carry the same
+User-Agent. Each factory pops the arguments it consumes (endpoint, token, connection string, thread id) so the
+handlers only see what they act on, and records what the command is about for error messages.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlparse
+
+from ._errors import set_error_context
+from ._version import VERSION
+
+
+def user_agent() -> str:
+    """`AzureCli/<extension version>` first, as the contract requires; core's version for diagnostics."""
+    try:
+        from azure.cli.core import __version__ as core_version
+    except ImportError:  # pragma: no cover - core always has it
+        core_version = "unknown"
+    return f"AzureCli/{VERSION} azure-cli-core/{core_version} azext-communication"
+
+
+def _record_context(kind: str, endpoint: str | None, kwargs: dict[str, Any]) -> None:
+    set_error_context(
+        kind=kind,
+        endpoint=endpoint,
+        thread_id=kwargs.get("thread_id"),
+        message_id=kwargs.get("message_id"),
+        user=kwargs.get("user"),
+    )
+
+
+def _token_credential(access_token: str) -> Any:
+    from azure.communication.chat import CommunicationTokenCredential
+
+    return CommunicationTokenCredential(access_token)
+
+
+def cf_chat(cli_ctx: Any, kwargs: dict[str, Any]) -> Any:
+    """A ChatClient for thread create/list/delete (endpoint and token were resolved by the validators)."""
+    from azure.communication.chat import ChatClient
+
+    endpoint = kwargs.pop("endpoint")
+    access_token = kwargs.pop("access_token")
+    _record_context("chat", endpoint, kwargs)
+    return ChatClient(endpoint, _token_credential(access_token), user_agent=user_agent())
+
+
+def cf_chat_thread(cli_ctx: Any, kwargs: dict[str, Any]) -> Any:
+    """A ChatThreadClient built directly: `get_chat_thread_client` would drop the user_agent kwarg."""
+    from azure.communication.chat import ChatThreadClient
+
+    endpoint = kwargs.pop("endpoint")
+    access_token = kwargs.pop("access_token")
+    _record_context("chat", endpoint, kwargs)
+    thread_id = kwargs.pop("thread_id")
+    return ChatThreadClient(endpoint, _token_credential(access_token), thread_id, user_agent=user_agent())
+
+
+def _connection_string_endpoint(conn_str: str) -> str | None:
+    """The endpoint named in a connection string (for error messages; never the key)."""
+    for element in conn_str.split(";"):
+        name, _, value = element.partition("=")
+        if name.strip().lower() == "endpoint":
+            value = value.strip()
+            parsed = urlparse(value if "//" in value else "https://" + value)
+            # from_connection_string always uses https, whatever the scheme written.
+            return f"https://{parsed.netloc}" if parsed.netloc else None
+    return None
+
+
+def cf_identity(cli_ctx: Any, kwargs: dict[str, Any]) -> Any:
+    """A CommunicationIdentityClient from the connection string resolved by the validator."""
+    from azure.communication.identity import CommunicationIdentityClient
+
+    conn_str = kwargs.pop("connection_string")
+    _record_context("identity", _connection_string_endpoint(conn_str), kwargs)
+    return CommunicationIdentityClient.from_connection_string(conn_str, user_agent=user_agent())

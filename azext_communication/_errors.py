@@ -1,0 +1,212 @@
+"""Mapping of azure-core / SDK exceptions to azure-cli error classes.
+
+Why: core's generic mapping prints multi-line SDK messages, tracebacks for the SDK's ValueError/KeyError, and a
+ClientRequestError for a refused connection. Users need one line that says what went wrong, which exit code
+(3 for not found), and never a token or key. The command's client factory records what the command was about
+(thread, message, user, endpoint) so the messages can name it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from contextvars import ContextVar
+from typing import Any, NoReturn
+
+from azure.cli.core.azclierror import (
+    AzCLIError,
+    AzureConnectionError,
+    AzureInternalError,
+    AzureResponseError,
+    BadRequestError,
+    ForbiddenError,
+    InvalidArgumentValueError,
+    ResourceNotFoundError,
+    UnauthorizedError,
+    UnclassifiedUserFault,
+)
+
+from ._validators import NOT_ACS_TOKEN
+
+_CONTEXT: ContextVar[dict[str, Any] | None] = ContextVar("communication_error_context", default=None)
+
+TLS_HINT = (
+    "For a local emulator, trust its certificate: export REQUESTS_CA_BUNDLE=<caBundle path printed by "
+    "'az communication emulator start'>."
+)
+_SECRET_PATTERNS = (
+    re.compile(r"[A-Za-z0-9_+/=-]{8,}\.[A-Za-z0-9_+/=-]{16,}\.[A-Za-z0-9_+/=-]*"),  # JWT-shaped tokens
+    re.compile(r"(?i)(accesskey=)[^;\s]+"),
+    re.compile(r"(?i)(Signature=)[^&\s]+"),
+    re.compile(r"(?i)(Bearer )\S+"),
+)
+
+
+def set_error_context(**values: Any) -> None:
+    """Remember what the running command is about (kind='chat'|'identity', endpoint, thread_id, ...)."""
+    _CONTEXT.set({k: v for k, v in values.items() if v is not None})
+
+
+def get_error_context() -> dict[str, Any]:
+    """What the running command is about (empty before the client factory ran)."""
+    return dict(_CONTEXT.get() or {})
+
+
+def redact(text: str) -> str:
+    """Remove anything that looks like a token, key or signature, and fold the text onto one line."""
+    text = " ".join(str(text).split())
+    for pattern in _SECRET_PATTERNS:
+        text = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + "<redacted>", text)
+    return text
+
+
+def _service_error(ex: Any) -> tuple[str | None, str]:
+    """(code, message) from an HttpResponseError: the documented {"error":{...}} body, the PascalCase
+    {"CommunicationError":{...}} variant the real service sends for 400s, or the HTTP reason."""
+    error = getattr(ex, "error", None)
+    code = getattr(error, "code", None)
+    message = getattr(error, "message", None)
+    if not message:
+        response = getattr(ex, "response", None)
+        try:
+            body = json.loads(response.text()) if response is not None else None
+        except Exception:  # any unreadable body falls back to the reason phrase
+            body = None
+        if isinstance(body, dict):
+            inner = body.get("error") or body.get("CommunicationError") or body.get("Error") or {}
+            if isinstance(inner, dict):
+                code = code or inner.get("code") or inner.get("Code")
+                message = inner.get("message") or inner.get("Message")
+    if not message:
+        message = getattr(ex, "reason", None) or str(ex).split("\n", 1)[0]
+    return code, redact(message)
+
+
+def _what_was_not_found(ctx: dict[str, Any]) -> str:
+    """Name what a 404 was about, from the command's arguments."""
+    thread, message, user = ctx.get("thread_id"), ctx.get("message_id"), ctx.get("user")
+    if ctx.get("kind") == "identity":
+        return f"User '{user}'" if user else "The identity resource"
+    if message and thread:
+        return f"Message '{message}' in chat thread '{thread}'"
+    if user and thread:
+        return f"Participant '{user}' in chat thread '{thread}'"
+    if thread:
+        return f"Chat thread '{thread}'"
+    return "The requested resource"
+
+
+def _http_error(ex: Any, ctx: dict[str, Any]) -> AzCLIError:
+    status = getattr(ex, "status_code", None)
+    code, message = _service_error(ex)
+    detail = f"{status} {code}: {message}" if code and str(code) != str(status) else f"{status}: {message}"
+    identity = ctx.get("kind") == "identity"
+    if status == 401:
+        if identity:
+            return UnauthorizedError(
+                f"The access key was refused ({detail}). Check --connection-string or "
+                "AZURE_COMMUNICATION_CONNECTION_STRING (copy it again from the resource or the emulator output)."
+            )
+        return UnauthorizedError(
+            f"The access token was refused ({detail}): it has expired, was revoked, or belongs to another "
+            "Communication Services resource. Get a new one with "
+            "'az communication identity token issue --scope chat --user <user id>'."
+        )
+    if status == 403:
+        if identity:
+            return ForbiddenError(f"The caller is not allowed to do this ({detail}).")
+        return ForbiddenError(
+            f"The caller is not allowed to do this ({detail}): the user is not a participant of the thread, "
+            "not the sender of the message, or the token's scope is too narrow "
+            "(chat.join tokens cannot create, rename or delete threads)."
+        )
+    if status == 404:
+        return ResourceNotFoundError(f"{_what_was_not_found(ctx)} was not found ({detail}).")
+    if status == 400:
+        return BadRequestError(f"The service refused the request ({detail}).")
+    if status == 429:
+        return AzureResponseError(f"The service is still throttling requests after retries ({detail}).")
+    if status is not None and status >= 500:
+        return AzureInternalError(f"The service failed after retries ({detail}).")
+    return AzureResponseError(f"The service returned an error ({detail}).")
+
+
+def _exception_chain(ex: BaseException) -> list[BaseException]:
+    """The exception, its inner_exception (azure-core) and its __cause__/__context__ chain."""
+    seen: list[BaseException] = []
+    todo: list[BaseException | None] = [ex]
+    while todo:
+        cur = todo.pop()
+        if cur is None or any(cur is s for s in seen) or len(seen) > 20:
+            continue
+        seen.append(cur)
+        todo.extend([getattr(cur, "inner_exception", None), cur.__cause__, cur.__context__])
+        todo.extend(a for a in getattr(cur, "args", ()) if isinstance(a, BaseException))
+        reason = getattr(cur, "reason", None)
+        if isinstance(reason, BaseException):
+            todo.append(reason)
+    return seen
+
+
+def _connection_error(ex: BaseException, ctx: dict[str, Any]) -> AzCLIError:
+    endpoint = ctx.get("endpoint") or "the endpoint"
+    chain = _exception_chain(ex)
+    text = " ".join(f"{type(e).__name__} {e}" for e in chain)
+    if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text.lower():
+        return AzureConnectionError(
+            f"TLS verification failed for {endpoint}: its certificate is not trusted. {TLS_HINT}"
+        )
+    if "SSLError" in text or "SSL" in text and "ssl" in text.lower():
+        return AzureConnectionError(f"The TLS handshake with {endpoint} failed. {TLS_HINT}")
+    lowered = text.lower()
+    if "refused" in lowered:
+        reason = "connection refused: is the service or emulator running on that host and port?"
+    elif any(s in lowered for s in ("name or service not known", "nodename nor servname", "getaddrinfo",
+                                    "nameresolution", "temporary failure in name resolution", "no address")):
+        reason = "the host name could not be resolved"
+    elif "timed out" in lowered or "timeout" in lowered:
+        reason = "the connection timed out"
+    elif "reset" in lowered or "aborted" in lowered or "remotedisconnected" in lowered:
+        reason = "the connection was closed by the server"
+    else:
+        reason = redact(str(ex).split("\n", 1)[0])
+    return AzureConnectionError(f"Could not reach {endpoint} ({reason}).")
+
+
+def map_exception(ex: BaseException) -> BaseException:
+    """Return the azure-cli error to raise for `ex` (unknown exceptions are returned unchanged: they are bugs)."""
+    if isinstance(ex, AzCLIError):
+        return ex
+    from azure.core import exceptions as core_exc
+
+    ctx = get_error_context()
+    if isinstance(ex, core_exc.HttpResponseError) and getattr(ex, "status_code", None) is not None:
+        return _http_error(ex, ctx)
+    if isinstance(ex, (core_exc.ServiceRequestError, core_exc.ServiceResponseError)):
+        return _connection_error(ex, ctx)
+    if isinstance(ex, core_exc.DecodeError) or type(ex).__name__ == "DeserializationError":
+        return AzureResponseError(
+            f"The service at {ctx.get('endpoint') or 'the endpoint'} sent a response that could not be read."
+        )
+    if isinstance(ex, core_exc.AzureError):
+        return AzureResponseError(redact(str(ex).split("\n", 1)[0]))
+    if isinstance(ex, KeyError) and ex.args == ("exp",):
+        return InvalidArgumentValueError(NOT_ACS_TOKEN)
+    if isinstance(ex, ValueError) and "Token is not formatted correctly" in str(ex):
+        return InvalidArgumentValueError(NOT_ACS_TOKEN)
+    if isinstance(ex, ValueError):
+        return InvalidArgumentValueError(redact(str(ex)))
+    if isinstance(ex, (KeyError, TypeError)):
+        return UnclassifiedUserFault(
+            f"The request could not be completed ({type(ex).__name__}: {redact(str(ex))}); "
+            "check that every id is a Communication Services user id."
+        )
+    return ex
+
+
+def handle_exception(ex: BaseException) -> NoReturn:
+    """`exception_handler` of every command: raise the mapped azure-cli error (core prints it on one line)."""
+    mapped = map_exception(ex)
+    if mapped is ex:
+        raise ex
+    raise mapped from None

@@ -1,0 +1,276 @@
+"""Help texts (YAML, read by knack). Every group and command has a summary and every command an example."""
+# ruff: noqa: E501  (examples are one command line each, as azure-cli help files have them)
+
+from __future__ import annotations
+
+from knack.help_files import helps
+
+THREAD = "19:a1b2c3d4e5f60718293a4b5c6d7e8f90@thread.v2"
+USER = "8:acs:11111111-2222-3333-4444-555555555555_00000000-0000-0000-0000-000000000001"
+USER2 = "8:acs:11111111-2222-3333-4444-555555555555_00000000-0000-0000-0000-000000000002"
+AUTH_NOTE = (
+    "Endpoint and token come from --endpoint/--access-token, else AZURE_COMMUNICATION_ENDPOINT/"
+    "AZURE_COMMUNICATION_ACCESS_TOKEN, else `az config` [communication] endpoint/access_token."
+)
+
+helps["communication"] = """
+type: group
+short-summary: Azure Communication Services data plane (chat, identity) and a local emulator.
+"""
+
+helps["communication chat"] = f"""
+type: group
+short-summary: Chat threads, participants, messages, read receipts and typing notifications.
+long-summary: >
+    {AUTH_NOTE} Datetimes are ISO 8601; a value without a time zone means UTC.
+"""
+
+helps["communication chat thread"] = """
+type: group
+short-summary: Create, list, show, rename and delete chat threads.
+"""
+
+helps["communication chat thread create"] = f"""
+type: command
+short-summary: Create a chat thread; the caller becomes its first participant.
+long-summary: >
+    Users given with --participant/--user are added at creation. If the service refuses any of them, the
+    thread still exists but the command fails, naming each refused user with the service's code and message.
+examples:
+  - name: Create a thread.
+    text: az communication chat thread create --topic "Release planning"
+  - name: Create a thread with two more participants, safe to retry.
+    text: az communication chat thread create --topic "Release planning" --participant {USER} {USER2} --idempotency-token 0f8fad5b-d9cb-469f-a165-70867728950e
+  - name: Create a thread and keep its id.
+    text: az communication chat thread create --topic "Release planning" --query chatThread.id -o tsv
+"""
+
+helps["communication chat thread list"] = """
+type: command
+short-summary: List the threads the user is or was a participant of, most recent activity first.
+examples:
+  - name: List all threads.
+    text: az communication chat thread list -o table
+  - name: List at most 20 threads active since a given time (UTC).
+    text: az communication chat thread list --start-time 2024-01-31T09:00:00Z --max-items 20
+"""
+
+helps["communication chat thread show"] = f"""
+type: command
+short-summary: Show the properties of a chat thread.
+examples:
+  - name: Show a thread.
+    text: az communication chat thread show -t {THREAD}
+"""
+
+helps["communication chat thread update-topic"] = f"""
+type: command
+short-summary: Change the topic of a chat thread.
+examples:
+  - name: Rename a thread.
+    text: az communication chat thread update-topic --thread {THREAD} --topic "Release planning (v2)"
+"""
+
+helps["communication chat thread delete"] = f"""
+type: command
+short-summary: Delete a chat thread for all participants.
+examples:
+  - name: Delete a thread without a confirmation prompt.
+    text: az communication chat thread delete -t {THREAD} --yes
+"""
+
+helps["communication chat participant"] = """
+type: group
+short-summary: Add, list and remove the participants of a chat thread.
+"""
+
+helps["communication chat participant add"] = f"""
+type: command
+short-summary: Add one or more users to a chat thread.
+long-summary: >
+    Prints [] when every user was added. If the service refuses any user, the command fails and names each
+    refused user with the service's code and message.
+examples:
+  - name: Add two users who see the history since the start of 2024 (UTC).
+    text: az communication chat participant add -t {THREAD} --user {USER} {USER2} --display-name "Guest" --start-time 2024-01-01T00:00:00Z
+"""
+
+helps["communication chat participant list"] = f"""
+type: command
+short-summary: List the participants of a chat thread.
+examples:
+  - name: List participants as a table.
+    text: az communication chat participant list -t {THREAD} -o table
+  - name: List the raw ids of the first 10 participants.
+    text: az communication chat participant list -t {THREAD} --max-items 10 --query "[].identifier.rawId"
+"""
+
+helps["communication chat participant remove"] = f"""
+type: command
+short-summary: Remove a user from a chat thread.
+examples:
+  - name: Remove a user without a confirmation prompt.
+    text: az communication chat participant remove -t {THREAD} --user {USER} --yes
+"""
+
+helps["communication chat message"] = """
+type: group
+short-summary: Send, list, get, update and delete chat messages.
+"""
+
+helps["communication chat message send"] = f"""
+type: command
+short-summary: Send a message to a chat thread.
+examples:
+  - name: Send a text message.
+    text: az communication chat message send -t {THREAD} --content "Hello"
+  - name: Send an HTML message with a display name and metadata.
+    text: az communication chat message send -t {THREAD} --content "<b>Ship it</b>" --message-type html --display-name "Release bot" --metadata priority=high team=core
+"""
+
+helps["communication chat message list"] = f"""
+type: command
+short-summary: List the messages of a chat thread, newest first, system messages included.
+examples:
+  - name: List all messages as a table.
+    text: az communication chat message list -t {THREAD} -o table
+  - name: List the 50 newest messages created since a given time (UTC) and print their text.
+    text: az communication chat message list -t {THREAD} --start-time 2024-01-31T09:00:00Z --max-items 50 --query "[].content.message"
+"""
+
+helps["communication chat message get"] = f"""
+type: command
+short-summary: Get one message of a chat thread.
+examples:
+  - name: Get a message.
+    text: az communication chat message get -t {THREAD} --message-id 1702467535738
+"""
+
+helps["communication chat message update"] = f"""
+type: command
+short-summary: Update the content and/or the metadata of a message sent by the caller.
+examples:
+  - name: Change the text of a message.
+    text: az communication chat message update -t {THREAD} --message-id 1702467535738 --content "Hello again"
+  - name: Set metadata on a message.
+    text: az communication chat message update -t {THREAD} --message-id 1702467535738 --metadata status=done
+"""
+
+helps["communication chat message delete"] = f"""
+type: command
+short-summary: Delete a message sent by the caller (it remains listed with deletedOn set).
+examples:
+  - name: Delete a message without a confirmation prompt.
+    text: az communication chat message delete -t {THREAD} --message-id 1702467535738 --yes
+"""
+
+helps["communication chat message receipt"] = """
+type: group
+short-summary: Send and list read receipts.
+"""
+
+helps["communication chat message receipt send"] = f"""
+type: command
+short-summary: Mark a message as read by the caller.
+examples:
+  - name: Send a read receipt.
+    text: az communication chat message receipt send -t {THREAD} --message-id 1702467535738
+"""
+
+helps["communication chat message receipt list"] = f"""
+type: command
+short-summary: List the latest read receipt of each participant of a chat thread.
+examples:
+  - name: List read receipts as a table.
+    text: az communication chat message receipt list -t {THREAD} -o table
+"""
+
+helps["communication chat typing"] = """
+type: group
+short-summary: Typing notifications.
+"""
+
+helps["communication chat typing send"] = f"""
+type: command
+short-summary: Tell the other participants of a chat thread that the caller is typing.
+examples:
+  - name: Send a typing notification.
+    text: az communication chat typing send -t {THREAD} --display-name "Ann"
+"""
+
+for _group in ("communication identity", "communication user-identity"):
+    helps[_group] = """
+type: group
+short-summary: Communication Services users and their access tokens.
+long-summary: >
+    The connection string comes from --connection-string, else AZURE_COMMUNICATION_CONNECTION_STRING,
+    else `az config` [communication] connection_string.
+"""
+    helps[f"{_group} user"] = """
+type: group
+short-summary: Create and delete Communication Services users.
+"""
+    helps[f"{_group} user create"] = f"""
+type: command
+short-summary: Create a Communication Services user.
+examples:
+  - name: Create a user and print its raw id.
+    text: az {_group} user create --query rawId -o tsv
+"""
+    helps[f"{_group} user delete"] = f"""
+type: command
+short-summary: Delete a user and revoke all of its tokens.
+examples:
+  - name: Delete a user without a confirmation prompt.
+    text: az {_group} user delete --user {USER} --yes
+"""
+    helps[f"{_group} token"] = """
+type: group
+short-summary: Issue and revoke user access tokens.
+"""
+    helps[f"{_group} token issue"] = f"""
+type: command
+short-summary: Issue an access token for a user, or for a new user when --user is omitted.
+long-summary: The output holds a secret (the token); -o table shows only its beginning.
+examples:
+  - name: Create a user and a chat token for it.
+    text: az {_group} token issue --scope chat
+  - name: Issue a one-hour chat and voip token for an existing user.
+    text: az {_group} token issue --scope chat voip --user {USER} --expires-in-minutes 60
+  - name: Print only the token (e.g. to set AZURE_COMMUNICATION_ACCESS_TOKEN).
+    text: az {_group} token issue --scope chat --query token -o tsv
+"""
+    helps[f"{_group} token revoke"] = f"""
+type: command
+short-summary: Revoke every access token issued to a user so far.
+examples:
+  - name: Revoke the tokens of a user without a confirmation prompt.
+    text: az {_group} token revoke --user {USER} --yes
+"""
+    helps[f"{_group} token get-for-teams-user"] = f"""
+type: command
+short-summary: Exchange a Microsoft Entra ID token of a Teams user for a Communication Services access token.
+examples:
+  - name: Exchange a Teams user's token.
+    text: az {_group} token get-for-teams-user --aad-token "$AAD_TOKEN" --client 00000000-0000-0000-0000-0000000000aa --aad-user 00000000-0000-0000-0000-0000000000bb
+"""
+
+helps["communication emulator"] = """
+type: group
+short-summary: A local emulator of the Communication Services chat and identity data planes.
+"""
+
+helps["communication emulator start"] = """
+type: command
+short-summary: Run the emulator in the foreground until interrupted.
+long-summary: >
+    When ready it prints the endpoint, the connection string and the `export REQUESTS_CA_BUNDLE=...` line that
+    makes every client trust its certificate (TLS verification stays on).
+examples:
+  - name: Start on the default address (https://127.0.0.1:8443).
+    text: az communication emulator start
+  - name: Start on a free port and print one JSON line for scripts.
+    text: az communication emulator start --port 0 --json
+  - name: Keep all state in a folder, with rate limits enforced.
+    text: az communication emulator start --data-dir ./chat-data --throttle
+"""

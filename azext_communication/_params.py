@@ -1,0 +1,152 @@
+"""Arguments: option names (kept compatible with the public extension), types, help and validators."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .commands import CHAT, CHAT_CLIENT_COMMANDS, IDENTITY_GROUPS, THREAD_CLIENT_COMMANDS
+
+SCOPES = ["chat", "voip", "chat.join", "chat.join.limited", "voip.join"]
+MESSAGE_TYPES = ["text", "html"]
+
+ENDPOINT_HELP = ("The endpoint of the Communication Services resource, e.g. https://<resource>.communication.azure.com"
+                 " (https only). Default: AZURE_COMMUNICATION_ENDPOINT, then `az config` communication.endpoint.")
+TOKEN_HELP = ("A user access token (from `az communication identity token issue`). Default: "
+              "AZURE_COMMUNICATION_ACCESS_TOKEN, then `az config` communication.access_token.")
+CONN_HELP = ("The connection string of the Communication Services resource (endpoint=https://...;accesskey=...). "
+             "Default: AZURE_COMMUNICATION_CONNECTION_STRING, then `az config` communication.connection_string.")
+THREAD_HELP = "The chat thread id, e.g. 19:...@thread.v2."
+USER_HELP = "A Communication Services user id (raw id), e.g. 8:acs:<resource id>_<user id>."
+START_TIME_HELP = ("ISO 8601 date-time, e.g. 2024-01-31T09:00:00Z or 2024-01-31T10:00:00+01:00; a value without a "
+                   "time zone means UTC.")
+MAX_ITEMS_HELP = ("Stop after this many items (positive integer). The service is asked for pages of at most "
+                  "min(N, 200) items. Default: read all pages.")
+SKIP_HELP = "Skip this many items (non-negative integer)."
+
+
+def load_arguments(loader: Any, _: Any) -> None:
+    """Register arguments per command scope; validators do all the checking before any request."""
+    from azure.cli.core.commands.parameters import get_enum_type
+
+    from . import _validators as v
+
+    # Options consumed by the client factories are not in the handlers' signatures: c.extra per command.
+    for scope in CHAT_CLIENT_COMMANDS + THREAD_CLIENT_COMMANDS:
+        with loader.argument_context(scope) as c:
+            c.extra("endpoint", options_list=["--endpoint"], help=ENDPOINT_HELP, validator=v.validate_endpoint)
+            c.extra("access_token", options_list=["--access-token"], help=TOKEN_HELP,
+                    validator=v.validate_access_token)
+    for scope in THREAD_CLIENT_COMMANDS:
+        with loader.argument_context(scope) as c:
+            c.extra("thread_id", options_list=["--thread", "-t"], required=True, help=THREAD_HELP,
+                    validator=v.validate_thread_id)
+    with loader.argument_context(f"{CHAT} thread delete") as c:
+        c.argument("thread_id", options_list=["--thread", "-t"], help=THREAD_HELP, validator=v.validate_thread_id)
+
+    # ---------------------------------------------------------------- threads
+    with loader.argument_context(f"{CHAT} thread create") as c:
+        c.argument("topic", options_list=["--topic"], help="The topic of the new thread.", validator=v.validate_topic)
+        c.argument("participants", options_list=["--participant", "--user"], nargs="+",
+                   help="Users to add at creation besides the caller (who is always added). " + USER_HELP,
+                   validator=v.validate_participants)
+        c.argument("idempotency_token", options_list=["--idempotency-token"],
+                   help="A unique id for this request: repeating it returns the thread created the first time "
+                        "instead of creating another one.")
+    with loader.argument_context(f"{CHAT} thread update-topic") as c:
+        c.argument("topic", options_list=["--topic"], help="The new topic.", validator=v.validate_topic)
+    with loader.argument_context(f"{CHAT} thread list") as c:
+        c.argument("start_time", options_list=["--start-time"],
+                   help="Only threads with activity at or after this time. " + START_TIME_HELP,
+                   validator=v.validate_start_time)
+
+    # ---------------------------------------------------------------- list commands
+    for scope in (f"{CHAT} thread list", f"{CHAT} participant list", f"{CHAT} message list",
+                  f"{CHAT} message receipt list"):
+        with loader.argument_context(scope) as c:
+            c.argument("max_items", options_list=["--max-items"], type=int, help=MAX_ITEMS_HELP,
+                       validator=v.validate_max_items)
+    for scope in (f"{CHAT} participant list", f"{CHAT} message receipt list"):
+        with loader.argument_context(scope) as c:
+            c.argument("skip", options_list=["--skip"], type=int, help=SKIP_HELP, validator=v.validate_skip)
+
+    # ---------------------------------------------------------------- participants
+    with loader.argument_context(f"{CHAT} participant add") as c:
+        c.argument("users", options_list=["--user"], nargs="+", help="One or more users to add. " + USER_HELP,
+                   validator=v.validate_users)
+        c.argument("display_name", options_list=["--display-name"],
+                   help="The display name of the added participants.")
+        c.argument("start_time", options_list=["--start-time"],
+                   help="Share the thread's history from this time on. " + START_TIME_HELP,
+                   validator=v.validate_start_time)
+    with loader.argument_context(f"{CHAT} participant remove") as c:
+        c.argument("user", options_list=["--user"], help="The user to remove. " + USER_HELP,
+                   validator=v.validate_user)
+
+    # ---------------------------------------------------------------- messages
+    for scope in (f"{CHAT} message get", f"{CHAT} message update", f"{CHAT} message delete",
+                  f"{CHAT} message receipt send"):
+        with loader.argument_context(scope) as c:
+            c.argument("message_id", options_list=["--message-id"], help="The id of the message.",
+                       validator=v.validate_message_id)
+    with loader.argument_context(f"{CHAT} message send") as c:
+        c.argument("content", options_list=["--content"], help="The message text (or HTML with --message-type html).",
+                   validator=v.validate_content)
+        c.argument("message_type", options_list=["--message-type"], arg_type=get_enum_type(MESSAGE_TYPES),
+                   help="The type of the content.")
+        c.argument("display_name", options_list=["--display-name"], help="The sender's display name.")
+        c.argument("metadata", options_list=["--metadata"], nargs="+",
+                   help="Metadata as space-separated key=value pairs.", validator=v.validate_metadata)
+    with loader.argument_context(f"{CHAT} message update") as c:
+        c.argument("content", options_list=["--content"], help="The new content.",
+                   validator=v.validate_message_update)
+        c.argument("metadata", options_list=["--metadata"], nargs="+",
+                   help="Metadata to set, as space-separated key=value pairs (merged with the existing ones).")
+    with loader.argument_context(f"{CHAT} message list") as c:
+        c.argument("start_time", options_list=["--start-time"],
+                   help="Only messages created at or after this time. " + START_TIME_HELP,
+                   validator=v.validate_start_time)
+    with loader.argument_context(f"{CHAT} typing send") as c:
+        c.argument("display_name", options_list=["--display-name"], help="The display name shown while typing.")
+
+    # ---------------------------------------------------------------- identity
+    for group in IDENTITY_GROUPS:
+        for name in ("user create", "user delete", "token issue", "token revoke", "token get-for-teams-user"):
+            with loader.argument_context(f"{group} {name}") as c:
+                c.extra("connection_string", options_list=["--connection-string"], help=CONN_HELP,
+                        validator=v.validate_connection_string)
+        for name in ("user delete", "token revoke"):
+            with loader.argument_context(f"{group} {name}") as c:
+                c.argument("user", options_list=["--user"], help=USER_HELP, validator=v.validate_user)
+        with loader.argument_context(f"{group} token issue") as c:
+            c.argument("scopes", options_list=["--scope"], nargs="+", arg_type=get_enum_type(SCOPES),
+                       help="One or more scopes of the token.")
+            c.argument("user", options_list=["--user"],
+                       help="The user to issue the token for; omit it to create a new user too. " + USER_HELP,
+                       validator=v.validate_user)
+            c.argument("expires_in_minutes", options_list=["--expires-in-minutes"], type=int,
+                       help="Lifetime of the token in minutes, 60 to 1440. Default: 1440 (24 hours).",
+                       validator=v.validate_expires_in_minutes)
+        with loader.argument_context(f"{group} token get-for-teams-user") as c:
+            c.argument("aad_token", options_list=["--aad-token"],
+                       help="The Microsoft Entra ID token of the Teams user.",
+                       validator=v.validate_not_empty("--aad-token", "aad_token"))
+            c.argument("client_id", options_list=["--client"],
+                       help="The client (application) id of the Entra application, as in the token's appid claim.",
+                       validator=v.validate_not_empty("--client", "client_id"))
+            c.argument("user_object_id", options_list=["--aad-user"],
+                       help="The object id of the Teams user, as in the token's oid claim.",
+                       validator=v.validate_not_empty("--aad-user", "user_object_id"))
+
+    # ---------------------------------------------------------------- emulator
+    with loader.argument_context("communication emulator start") as c:
+        c.argument("host", options_list=["--host"], help="The address to listen on.")
+        c.argument("port", options_list=["--port"], type=int, help="The port to listen on; 0 picks a free port.")
+        c.argument("data_dir", options_list=["--data-dir"],
+                   help="Keep all state in this folder (SQLite); without it the state lives in memory.")
+        c.argument("access_key", options_list=["--access-key"],
+                   help="The base64 access key of the emulated resource. Default: one generated and kept in the "
+                        "emulator's folder.")
+        c.argument("throttle", options_list=["--throttle"], action="store_true",
+                   help="Enforce the documented ACS rate limits (429 with Retry-After).")
+        c.argument("json_output", options_list=["--json"], action="store_true",
+                   help="Print one JSON line {endpoint, connectionString, caBundle} when ready, for scripts.")

@@ -1,0 +1,318 @@
+"""Argument validators.
+
+Every value is checked here, at the edge, before a client is built or a request is sent: a wrong id or a
+broken token should cost the user one clear line, not a round trip and an SDK traceback. Nothing here imports
+the Communication SDKs (the command table must load without them).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import configparser
+import json
+import os
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import urlparse
+
+from azure.cli.core.azclierror import InvalidArgumentValueError, RequiredArgumentMissingError
+
+CONFIG_SECTION = "communication"
+ENV_PREFIX = "AZURE_COMMUNICATION_"
+MAX_PAGE_SIZE = 200
+MIN_TOKEN_MINUTES = 60
+MAX_TOKEN_MINUTES = 1440
+
+ACS_USER_PREFIXES = ("8:acs:", "8:dod-acs:", "8:gcch-acs:", "8:spool:")
+_TEAMS_PREFIXES = ("8:orgid:", "8:teamsvisitor:", "8:dod:", "8:gcch:", "28:")
+
+NOT_ACS_TOKEN = (
+    "The access token is not a valid ACS token (expected a JWT-shaped user access token with a numeric 'exp' "
+    "claim). Issue one with 'az communication identity token issue --scope chat'."
+)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Settings: option > AZURE_COMMUNICATION_<NAME> > az config [communication] <name>
+# ----------------------------------------------------------------------------------------------------------
+def _config_file_value(cli_ctx: Any, key: str) -> str:
+    """Read `[communication] key` from the az config file only (the variable was already looked at)."""
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read(cli_ctx.config.config_path, encoding="utf-8")
+    except (OSError, configparser.Error):
+        return ""
+    return parser.get(CONFIG_SECTION, key, fallback="").strip()
+
+
+def resolve_setting(cli_ctx: Any, value: str | None, option: str, key: str) -> str:
+    """Return the first non-empty of option, environment variable and az config; an empty value counts as missing.
+
+    The error names both the option and the variable, because scripts usually set the variable.
+    """
+    if value is not None and value.strip():
+        return value.strip()
+    env_name = ENV_PREFIX + key.upper()
+    env_value = os.environ.get(env_name, "").strip()
+    if env_value:
+        return env_value
+    config_value = _config_file_value(cli_ctx, key)
+    if config_value:
+        return config_value
+    raise RequiredArgumentMissingError(f"Please specify {option}, or set {env_name}.")
+
+
+def check_endpoint(endpoint: str) -> str:
+    """An endpoint must be an https URL: bearer tokens are never sent in clear text.
+
+    The value is not echoed: a connection string pasted here by mistake would hold the access key.
+    """
+    parsed = urlparse(endpoint)
+    if parsed.scheme.lower() != "https" or not parsed.hostname:
+        raise InvalidArgumentValueError(
+            "--endpoint must be an https URL such as https://<resource>.communication.azure.com "
+            "(or the https endpoint printed by 'az communication emulator start')."
+        )
+    if parsed.query or parsed.fragment or parsed.params:
+        raise InvalidArgumentValueError("--endpoint must be a plain https URL without query or fragment.")
+    return endpoint.rstrip("/")
+
+
+def parse_access_token_expiry(token: str) -> datetime:
+    """Parse the token exactly as the chat SDK does (split on '.', non-strict standard base64, json, `exp`).
+
+    Raises InvalidArgumentValueError instead of the SDK's ValueError/KeyError/TypeError.
+    """
+    parts = token.split(".")
+    try:
+        if len(parts) < 3:
+            raise ValueError("not three segments")
+        payload = json.loads(base64.b64decode(parts[1] + "==").decode("ascii"))
+        exp = payload["exp"]
+        if isinstance(exp, bool) or not isinstance(exp, (int, float)):
+            raise TypeError("exp is not a number")
+        return datetime.fromtimestamp(exp, timezone.utc)
+    except (ValueError, KeyError, TypeError, binascii.Error, OverflowError, OSError):
+        raise InvalidArgumentValueError(NOT_ACS_TOKEN) from None
+
+
+def check_access_token(token: str) -> str:
+    """Refuse tokens the SDK cannot parse and tokens that have already expired (the service would 401)."""
+    expires = parse_access_token_expiry(token)
+    if expires <= datetime.now(timezone.utc):
+        raise InvalidArgumentValueError(
+            f"The access token is not a valid ACS token: it expired at {expires.isoformat()}. "
+            "Issue a new one with 'az communication identity token issue --scope chat --user <user id>'."
+        )
+    return token
+
+
+def check_connection_string(conn_str: str) -> str:
+    """A connection string needs `endpoint=` and a base64 `accesskey=` (parsed the way the SDK parses it).
+
+    The value is never echoed: it holds the access key.
+    """
+    endpoint = key = None
+    for element in conn_str.split(";"):
+        name, _, value = element.partition("=")
+        if name.strip().lower() == "endpoint":
+            endpoint = value.strip()
+        elif name.strip().lower() == "accesskey":
+            key = value.strip()
+    if not endpoint or not key:
+        raise InvalidArgumentValueError(
+            "--connection-string must have the form 'endpoint=https://<resource>/;accesskey=<base64 key>'."
+        )
+    host = urlparse(endpoint if "//" in endpoint else "https://" + endpoint).hostname
+    if not host:
+        raise InvalidArgumentValueError("The endpoint in --connection-string is not a URL.")
+    try:
+        base64.b64decode(key, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidArgumentValueError("The accesskey in --connection-string is not valid base64.") from None
+    return conn_str.strip()
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Argument validators (knack passes `cmd` and `namespace` by parameter name)
+# ----------------------------------------------------------------------------------------------------------
+def validate_endpoint(cmd: Any, namespace: Any) -> None:
+    """Resolve --endpoint from option, variable or az config, and check it."""
+    value = resolve_setting(cmd.cli_ctx, namespace.endpoint, "--endpoint", "endpoint")
+    namespace.endpoint = check_endpoint(value)
+
+
+def validate_access_token(cmd: Any, namespace: Any) -> None:
+    """Resolve --access-token from option, variable or az config, and check it parses and has not expired."""
+    value = resolve_setting(cmd.cli_ctx, namespace.access_token, "--access-token", "access_token")
+    namespace.access_token = check_access_token(value)
+
+
+def validate_connection_string(cmd: Any, namespace: Any) -> None:
+    """Resolve --connection-string from option, variable or az config, and check its shape."""
+    value = resolve_setting(cmd.cli_ctx, namespace.connection_string, "--connection-string", "connection_string")
+    namespace.connection_string = check_connection_string(value)
+
+
+def check_user_id(value: str, option: str = "--user") -> str:
+    """Only Communication Services users can be chat participants or identity users in this extension.
+
+    The chat SDK 1.3.0 crashes after the request when it is given phone numbers or Teams ids, so they are
+    refused here with a message that says what they are.
+    """
+    user = (value or "").strip()
+    if not user:
+        raise InvalidArgumentValueError(f"{option} must not be empty.")
+    if user.startswith(ACS_USER_PREFIXES) and len(user.split(":", 2)[2]) > 0:
+        return user
+    if user.startswith("4:") or user.startswith("+"):
+        kind = "a phone number"
+    elif user.startswith(_TEAMS_PREFIXES):
+        kind = "a Microsoft Teams identifier"
+    else:
+        kind = "not a Communication Services user id"
+    raise InvalidArgumentValueError(
+        f"{option} '{user}' is {kind}; only Communication Services user ids "
+        f"({', '.join(p + '...' for p in ACS_USER_PREFIXES)}) are supported."
+    )
+
+
+def validate_user(namespace: Any) -> None:
+    """--user holding one id."""
+    if getattr(namespace, "user", None) is not None:
+        namespace.user = check_user_id(namespace.user)
+
+
+def validate_users(namespace: Any) -> None:
+    """--user holding one or more ids (participant add)."""
+    users = getattr(namespace, "users", None)
+    if users is not None:
+        namespace.users = [check_user_id(u) for u in users]
+
+
+def validate_participants(namespace: Any) -> None:
+    """--participant/--user at thread creation (optional, one or more)."""
+    users = getattr(namespace, "participants", None)
+    if users:
+        namespace.participants = [check_user_id(u, "--participant") for u in users]
+
+
+def validate_thread_id(namespace: Any) -> None:
+    """A thread id must not be empty (the SDK would raise a bare ValueError)."""
+    value = getattr(namespace, "thread_id", None)
+    if value is None or not value.strip():
+        raise InvalidArgumentValueError("--thread/-t must not be empty.")
+    namespace.thread_id = value.strip()
+
+
+def validate_message_id(namespace: Any) -> None:
+    """A message id must not be empty."""
+    value = getattr(namespace, "message_id", None)
+    if value is None or not value.strip():
+        raise InvalidArgumentValueError("--message-id must not be empty.")
+    namespace.message_id = value.strip()
+
+
+def validate_topic(namespace: Any) -> None:
+    """A topic must not be empty (the service and the SDK refuse it)."""
+    value = getattr(namespace, "topic", None)
+    if value is None or not value.strip():
+        raise InvalidArgumentValueError("--topic must not be empty.")
+
+
+def validate_content(namespace: Any) -> None:
+    """--content for message send: required and non-empty."""
+    if not getattr(namespace, "content", None):
+        raise InvalidArgumentValueError("--content must not be empty.")
+
+
+def parse_metadata(items: list[str] | None, option: str = "--metadata") -> dict[str, str] | None:
+    """Turn `k=v` items into a dict; an item without '=' or with an empty key is refused."""
+    if items is None:
+        return None
+    result: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InvalidArgumentValueError(f"{option} items must have the form key=value; got '{item}'.")
+        result[key.strip()] = value
+    return result
+
+
+def validate_metadata(namespace: Any) -> None:
+    """--metadata k=v [k=v ...] -> dict."""
+    namespace.metadata = parse_metadata(getattr(namespace, "metadata", None))
+
+
+def validate_message_update(namespace: Any) -> None:
+    """message update needs --content and/or --metadata; empty content is refused."""
+    namespace.metadata = parse_metadata(getattr(namespace, "metadata", None))
+    content = getattr(namespace, "content", None)
+    if content is None and namespace.metadata is None:
+        raise InvalidArgumentValueError("Please specify --content, --metadata, or both.")
+    if content is not None and not content:
+        raise InvalidArgumentValueError("--content must not be empty.")
+
+
+def parse_datetime(value: str, option: str = "--start-time") -> datetime:
+    """Parse ISO 8601; a value without a zone means UTC. Returns an aware datetime."""
+    text = (value or "").strip()
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidArgumentValueError(
+            f"{option} '{value}' is not an ISO 8601 date-time; use e.g. 2024-01-31T09:00:00Z "
+            "(a value without a time zone means UTC)."
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def validate_start_time(namespace: Any) -> None:
+    """--start-time: ISO 8601, naive means UTC."""
+    value = getattr(namespace, "start_time", None)
+    if value is not None and not isinstance(value, datetime):
+        namespace.start_time = parse_datetime(value)
+
+
+def validate_skip(namespace: Any) -> None:
+    """--skip must be a non-negative integer."""
+    value = getattr(namespace, "skip", None)
+    if value is not None and value < 0:
+        raise InvalidArgumentValueError(f"--skip must be a non-negative integer; got {value}.")
+
+
+def validate_max_items(namespace: Any) -> None:
+    """--max-items must be a positive integer."""
+    value = getattr(namespace, "max_items", None)
+    if value is not None and value < 1:
+        raise InvalidArgumentValueError(f"--max-items must be a positive integer; got {value}.")
+
+
+def validate_expires_in_minutes(namespace: Any) -> None:
+    """--expires-in-minutes: the service accepts 60..1440; checked here to save a round trip."""
+    value = getattr(namespace, "expires_in_minutes", None)
+    if value is not None and not MIN_TOKEN_MINUTES <= value <= MAX_TOKEN_MINUTES:
+        raise InvalidArgumentValueError(
+            f"--expires-in-minutes must be between {MIN_TOKEN_MINUTES} and {MAX_TOKEN_MINUTES}; got {value}."
+        )
+
+
+def validate_not_empty(option: str, dest: str):
+    """Build a validator refusing an empty value for a required string option."""
+
+    def _validator(namespace: Any) -> None:
+        value = getattr(namespace, dest, None)
+        if value is None or not str(value).strip():
+            raise InvalidArgumentValueError(f"{option} must not be empty.")
+
+    _validator.__name__ = f"validate_{dest}"
+    return _validator
+
+
+def page_size(max_items: int | None) -> int:
+    """Page size asked of the service: min(N, 200), or 200 to read everything in as few requests as possible."""
+    return MAX_PAGE_SIZE if max_items is None else min(max_items, MAX_PAGE_SIZE)
+

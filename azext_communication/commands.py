@@ -1,0 +1,83 @@
+"""The command table. Handlers are referenced by name (loaded lazily) and nothing here imports the SDKs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+CHAT = "communication chat"
+IDENTITY_GROUPS = ("communication identity", "communication user-identity")
+
+# Commands whose client is a ChatClient (thread create/list/delete) or a ChatThreadClient (everything else).
+CHAT_CLIENT_COMMANDS = (f"{CHAT} thread create", f"{CHAT} thread list", f"{CHAT} thread delete")
+THREAD_CLIENT_COMMANDS = (
+    f"{CHAT} thread show", f"{CHAT} thread update-topic",
+    f"{CHAT} participant add", f"{CHAT} participant list", f"{CHAT} participant remove",
+    f"{CHAT} message send", f"{CHAT} message list", f"{CHAT} message get", f"{CHAT} message update",
+    f"{CHAT} message delete", f"{CHAT} message receipt send", f"{CHAT} message receipt list",
+    f"{CHAT} typing send",
+)
+IDENTITY_COMMANDS = tuple(
+    f"{group} {name}" for group in IDENTITY_GROUPS
+    for name in ("user create", "user delete", "token issue", "token revoke", "token get-for-teams-user")
+)
+
+
+def load_command_table(loader: Any, _: Any) -> None:
+    """Register every command; `exception_handler` maps SDK errors to one-line azure-cli errors."""
+    from azure.cli.core.commands import CliCommandType
+
+    from . import _format as fmt
+    from ._client_factory import cf_chat, cf_chat_thread, cf_identity
+    from ._errors import handle_exception
+
+    custom = CliCommandType(operations_tmpl="azext_communication.custom#{}")
+    chat = {"custom_command_type": custom, "exception_handler": handle_exception}
+
+    with loader.command_group("communication", custom_command_type=custom):
+        pass
+
+    with loader.command_group(CHAT, is_preview=True, **chat):
+        pass
+
+    with loader.command_group(f"{CHAT} thread", client_factory=cf_chat, **chat) as g:
+        g.custom_command("create", "create_thread", table_transformer=fmt.transform_thread_create)
+        g.custom_command("list", "list_threads", table_transformer=fmt.transform_thread_list)
+        g.custom_command("show", "show_thread", client_factory=cf_chat_thread,
+                         table_transformer=fmt.transform_thread_show)
+        g.custom_command("update-topic", "update_topic", client_factory=cf_chat_thread)
+        g.custom_command("delete", "delete_thread", confirmation=True)
+
+    with loader.command_group(f"{CHAT} participant", client_factory=cf_chat_thread, **chat) as g:
+        g.custom_command("add", "add_participants")
+        g.custom_command("list", "list_participants", table_transformer=fmt.transform_participant_list)
+        g.custom_command("remove", "remove_participant", confirmation=True)
+
+    with loader.command_group(f"{CHAT} message", client_factory=cf_chat_thread, **chat) as g:
+        g.custom_command("send", "send_message", table_transformer=fmt.transform_message_send)
+        g.custom_command("list", "list_messages", table_transformer=fmt.transform_message_list)
+        g.custom_command("get", "get_message", table_transformer=fmt.transform_message_show)
+        g.custom_command("update", "update_message")
+        g.custom_command("delete", "delete_message", confirmation=True)
+
+    with loader.command_group(f"{CHAT} message receipt", client_factory=cf_chat_thread, **chat) as g:
+        g.custom_command("send", "send_read_receipt")
+        g.custom_command("list", "list_read_receipts", table_transformer=fmt.transform_receipt_list)
+
+    with loader.command_group(f"{CHAT} typing", client_factory=cf_chat_thread, **chat) as g:
+        g.custom_command("send", "send_typing")
+
+    for group in IDENTITY_GROUPS:
+        with loader.command_group(group, custom_command_type=custom):
+            pass
+        with loader.command_group(f"{group} user", client_factory=cf_identity, **chat) as g:
+            g.custom_command("create", "create_user", table_transformer=fmt.transform_user)
+            g.custom_command("delete", "delete_user", confirmation=True)
+        with loader.command_group(f"{group} token", client_factory=cf_identity, **chat) as g:
+            g.custom_command("issue", "issue_token", table_transformer=fmt.transform_token,
+                             sensitive_info=g.sensitive(sensitive_keys=["token"]))
+            g.custom_command("revoke", "revoke_tokens", confirmation=True)
+            g.custom_command("get-for-teams-user", "get_token_for_teams_user", table_transformer=fmt.transform_token,
+                             sensitive_info=g.sensitive(sensitive_keys=["token"]))
+
+    with loader.command_group("communication emulator", custom_command_type=custom, is_preview=True) as g:
+        g.custom_command("start", "start_emulator")

@@ -1,0 +1,214 @@
+"""Command handlers: thin on purpose.
+
+Arguments arrive parsed and validated (see _validators.py) and the client is built by _client_factory.py;
+a handler calls the SDK once and shapes the output once. SDK imports stay inside the functions so that
+loading the command table never imports azure.communication.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from azure.cli.core.azclierror import AzureResponseError
+
+from ._validators import page_size
+
+
+def _take(items: Iterable[Any], max_items: int | None) -> list[Any]:
+    """Read at most `max_items` (islice stops before the next page is requested), or everything."""
+    return list(items) if max_items is None else list(itertools.islice(items, max_items))
+
+
+def _user(raw_id: str) -> Any:
+    from azure.communication.chat import CommunicationUserIdentifier
+
+    return CommunicationUserIdentifier(raw_id)
+
+
+def _refused(errors: list[Any] | None) -> list[str]:
+    """'<raw id> (<code>: <message>)' for each participant the service refused."""
+    refused = []
+    for participant, error in errors or []:
+        raw_id = getattr(getattr(participant, "identifier", None), "raw_id", None) or getattr(error, "target", "?")
+        refused.append(f"{raw_id} ({getattr(error, 'code', '?')}: {getattr(error, 'message', '')})")
+    return refused
+
+
+def _iso(value: Any) -> Any:
+    """ISO 8601 for an `expires_on` the identity SDK returns as a datetime or as the service's string."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value).isoformat()
+        except ValueError:
+            return value
+    return value
+
+
+# ---------------------------------------------------------------------------------------------- chat threads
+def create_thread(client: Any, topic: str, participants: list[str] | None = None,
+                  idempotency_token: str | None = None) -> dict[str, Any]:
+    """Create a thread; the creator is added by the service, others may be added at creation."""
+    from azure.communication.chat import ChatParticipant
+
+    members = [ChatParticipant(identifier=_user(u)) for u in participants] if participants else None
+    result = client.create_chat_thread(topic, thread_participants=members, idempotency_token=idempotency_token)
+    refused = _refused(result.errors)
+    if refused:
+        raise AzureResponseError(
+            f"Chat thread '{result.chat_thread.id}' was created, but the service refused these participants: "
+            + "; ".join(refused)
+        )
+    return {"chatThread": result.chat_thread, "errors": []}
+
+
+def list_threads(client: Any, start_time: datetime | None = None, max_items: int | None = None) -> list[Any]:
+    """Threads the caller is or was a participant of."""
+    return _take(client.list_chat_threads(results_per_page=page_size(max_items), start_time=start_time), max_items)
+
+
+def show_thread(client: Any) -> dict[str, Any]:
+    """Thread properties; `deletedOn` is read from the response because SDK 1.3.0's model drops it."""
+    raw: dict[str, Any] = {}
+
+    def _capture(response: Any) -> None:
+        try:
+            body = response.http_response.json()
+        except Exception:  # the body is optional here, the model below is authoritative
+            body = None
+        if isinstance(body, dict):
+            raw.update(body)
+
+    props = client.get_properties(raw_response_hook=_capture)
+    return {"id": props.id, "topic": props.topic, "createdOn": props.created_on, "createdBy": props.created_by,
+            "deletedOn": raw.get("deletedOn")}
+
+
+def update_topic(client: Any, topic: str) -> None:
+    """Rename the thread (the service adds a topicUpdated system message)."""
+    client.update_topic(topic=topic)
+
+
+def delete_thread(client: Any, thread_id: str) -> None:
+    """Delete the thread for everybody."""
+    client.delete_chat_thread(thread_id)
+
+
+# ---------------------------------------------------------------------------------------------- participants
+def add_participants(client: Any, users: list[str], display_name: str | None = None,
+                     start_time: datetime | None = None) -> list[Any]:
+    """Add users; any user the service refuses makes the command fail, naming it (exit code 1)."""
+    from azure.communication.chat import ChatParticipant
+
+    members = [ChatParticipant(identifier=_user(u), display_name=display_name, share_history_time=start_time)
+               for u in users]
+    refused = _refused(client.add_participants(members))
+    if refused:
+        raise AzureResponseError(
+            f"The service refused these participants for chat thread '{client.thread_id}': " + "; ".join(refused)
+        )
+    return []
+
+
+def list_participants(client: Any, skip: int | None = None, max_items: int | None = None) -> list[Any]:
+    """Participants of the thread."""
+    return _take(client.list_participants(results_per_page=page_size(max_items), skip=skip), max_items)
+
+
+def remove_participant(client: Any, user: str) -> None:
+    """Remove one user from the thread."""
+    client.remove_participant(_user(user))
+
+
+# ---------------------------------------------------------------------------------------------- messages
+def send_message(client: Any, content: str, message_type: str = "text", display_name: str | None = None,
+                 metadata: dict[str, str] | None = None) -> dict[str, str]:
+    """Send a text or html message; returns its id."""
+    result = client.send_message(content, chat_message_type=message_type, sender_display_name=display_name,
+                                 metadata=metadata)
+    return {"id": result.id}
+
+
+def list_messages(client: Any, start_time: datetime | None = None, max_items: int | None = None) -> list[Any]:
+    """Messages newest first, system messages included."""
+    return _take(client.list_messages(results_per_page=page_size(max_items), start_time=start_time), max_items)
+
+
+def get_message(client: Any, message_id: str) -> Any:
+    """One message (a deleted one shows deletedOn)."""
+    return client.get_message(message_id)
+
+
+def update_message(client: Any, message_id: str, content: str | None = None,
+                   metadata: dict[str, str] | None = None) -> None:
+    """Edit content and/or metadata of one's own message."""
+    client.update_message(message_id, content=content, metadata=metadata)
+
+
+def delete_message(client: Any, message_id: str) -> None:
+    """Delete one's own message (the service keeps it with deletedOn set)."""
+    client.delete_message(message_id)
+
+
+def send_read_receipt(client: Any, message_id: str) -> None:
+    """Mark a message (and everything before it) as read."""
+    client.send_read_receipt(message_id)
+
+
+def list_read_receipts(client: Any, skip: int | None = None, max_items: int | None = None) -> list[Any]:
+    """The latest read receipt of each participant."""
+    return _take(client.list_read_receipts(results_per_page=page_size(max_items), skip=skip), max_items)
+
+
+def send_typing(client: Any, display_name: str | None = None) -> None:
+    """Tell the other participants that the user is typing."""
+    client.send_typing_notification(sender_display_name=display_name)
+
+
+# ---------------------------------------------------------------------------------------------- identity
+def create_user(client: Any) -> Any:
+    """A new Communication Services user ({"rawId", "properties": {"id"}})."""
+    return client.create_user()
+
+
+def delete_user(client: Any, user: str) -> None:
+    """Delete a user and revoke all of its tokens."""
+    client.delete_user(_user(user))
+
+
+def issue_token(client: Any, scopes: list[str], user: str | None = None,
+                expires_in_minutes: int | None = None) -> dict[str, Any]:
+    """Issue a token for `user`, or for a new user when none is given."""
+    kwargs = {"token_expires_in": timedelta(minutes=expires_in_minutes)} if expires_in_minutes else {}
+    if user:
+        token = client.get_token(_user(user), scopes, **kwargs)
+        user_id = user
+    else:
+        identifier, token = client.create_user_and_token(scopes, **kwargs)
+        user_id = identifier.raw_id
+    return {"user_id": user_id, "token": token.token, "expires_on": _iso(token.expires_on)}
+
+
+def revoke_tokens(client: Any, user: str) -> None:
+    """Revoke every token issued to the user so far."""
+    client.revoke_tokens(_user(user))
+
+
+def get_token_for_teams_user(client: Any, aad_token: str, client_id: str, user_object_id: str) -> dict[str, Any]:
+    """Exchange a Microsoft Entra token of a Teams user for a Communication Services token."""
+    token = client.get_token_for_teams_user(aad_token, client_id, user_object_id)
+    return {"token": token.token, "expires_on": _iso(token.expires_on)}
+
+
+# ---------------------------------------------------------------------------------------------- emulator
+def start_emulator(host: str = "127.0.0.1", port: int = 8443, data_dir: str | None = None,
+                   access_key: str | None = None, throttle: bool = False, json_output: bool = False) -> None:
+    """Run the local emulator in the foreground until interrupted."""
+    from azext_communication.emulator.cli import run_emulator
+
+    run_emulator(host=host, port=port, data_dir=data_dir, access_key=access_key, throttle=throttle,
+                 json_output=json_output)
