@@ -1,0 +1,133 @@
+"""Command line of the emulator: `python -m azext_communication.emulator` (and `az communication emulator start`).
+
+Prints how to connect once it is ready (or exactly one JSON line with `--json`), logs to stderr, and stops
+cleanly on SIGINT/SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+
+from .server import EmulatorServer, emulator_home
+from .wire import FAULT_MODES
+
+log = logging.getLogger("azext_communication.emulator")
+
+
+def parse_fault(spec: str) -> dict:
+    """`MODE:COUNT[:VALUE]` -> fault dict; VALUE is retryAfter (429/503) or stallSeconds (stall)."""
+    parts = spec.split(":")
+    if len(parts) not in (2, 3) or parts[0] not in FAULT_MODES:
+        raise ValueError(f"invalid fault '{spec}': expected MODE:COUNT[:VALUE] with MODE in {', '.join(FAULT_MODES)}")
+    try:
+        out: dict = {"mode": parts[0], "count": int(parts[1])}
+        if len(parts) == 3:
+            if parts[0] == "stall":
+                out["stallSeconds"] = float(parts[2])
+            else:
+                out["retryAfter"] = int(parts[2])
+    except ValueError:
+        raise ValueError(f"invalid fault '{spec}': COUNT and VALUE must be numbers") from None
+    if out["count"] < 1:
+        raise ValueError(f"invalid fault '{spec}': COUNT must be at least 1")
+    return out
+
+
+def _fault_arg(value: str) -> str:
+    try:
+        parse_fault(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Options of the emulator command line."""
+    p = argparse.ArgumentParser(
+        prog="python -m azext_communication.emulator",
+        description="Local emulator of the Azure Communication Services Chat and Identity data planes (HTTPS).")
+    p.add_argument("--host", default="127.0.0.1", help="Address to listen on (default 127.0.0.1).")
+    p.add_argument("--port", type=int, default=8443, help="Port to listen on (default 8443; 0 picks a free port).")
+    p.add_argument("--data-dir", default=None,
+                   help="Folder for persistent state (SQLite), certificates and access key. Without it state is "
+                        "in memory and certificates live in $AZURE_COMMUNICATION_EMULATOR_HOME or "
+                        f"{emulator_home()}.")
+    p.add_argument("--access-key", default=None,
+                   help="Base64 access key for the connection string (default: generated once and kept).")
+    p.add_argument("--throttle", action="store_true", help="Enforce the documented service rate limits (429).")
+    p.add_argument("--json", action="store_true", dest="json_output",
+                   help="Print one JSON line {endpoint, connectionString, caBundle} on stdout when ready.")
+    p.add_argument("--fault", action="append", default=None, type=_fault_arg, metavar="MODE:COUNT",
+                   help="Inject a fault into the next COUNT requests (MODE: 429, 503, close, stall). Repeatable.")
+    p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+                   help="Logging level on stderr (default INFO).")
+    return p
+
+
+def _setup_logging(level: str = "INFO") -> None:
+    if not log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        log.addHandler(handler)
+        log.propagate = False
+    log.setLevel(level)
+
+
+def run_emulator(host: str = "127.0.0.1", port: int = 8443, data_dir: str | None = None,
+                 access_key: str | None = None, throttle: bool = False, json_output: bool = False,
+                 faults: list[str] | None = None) -> int:
+    """Run the emulator in the foreground until SIGINT/SIGTERM; returns the exit code (0 on a clean stop)."""
+    _setup_logging(logging.getLevelName(log.level) if log.level else "INFO")
+    try:
+        fault_specs = [parse_fault(f) for f in faults or []]
+        server = EmulatorServer(host=host, port=port, data_dir=data_dir, access_key=access_key,
+                                throttle=throttle, faults=fault_specs)
+        server.start()
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (OSError, RuntimeError) as exc:
+        print(f"error: could not start the emulator on {host}:{port}: {exc}", file=sys.stderr)
+        return 1
+    stop = threading.Event()
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, lambda *_: stop.set())
+    try:
+        if json_output:
+            sys.stdout.write(json.dumps({"endpoint": server.endpoint, "connectionString": server.connection_string,
+                                         "caBundle": server.ca_bundle}) + "\n")
+        else:
+            sys.stdout.write(
+                "Azure Communication Services emulator is running.\n"
+                f"  Endpoint:          {server.endpoint}\n"
+                f"  Connection string: {server.connection_string}\n"
+                f"  Data:              {server.data_dir or 'in memory (lost on exit)'}\n"
+                "Trust its certificate in this shell (keeps the public roots trusted too):\n"
+                f"  export REQUESTS_CA_BUNDLE={server.ca_bundle}\n"
+                "Press Ctrl+C to stop.\n")
+        sys.stdout.flush()
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        log.info("stopping the emulator")
+        server.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of `python -m azext_communication.emulator`."""
+    args = build_parser().parse_args(argv)
+    _setup_logging(args.log_level)
+    return run_emulator(host=args.host, port=args.port, data_dir=args.data_dir, access_key=args.access_key,
+                        throttle=args.throttle, json_output=args.json_output, faults=args.fault)

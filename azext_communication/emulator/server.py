@@ -1,0 +1,365 @@
+"""TLS, threads and lifecycle: a threaded HTTP/1.1 keep-alive server that hands each request to `WireApp`.
+
+The TLS handshake runs in the per-connection thread (a slow client never blocks `accept`), Nagle is off
+(see wire spec §2) and each response goes out in a single write.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import socket
+import socketserver
+import ssl
+import threading
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import IO
+
+from .certs import CertPaths, ensure_certificates, write_private
+from .errors import BadRequest, EmulatorError, PayloadTooLarge
+from .model import ChatModel
+from .store import MemoryStore, SqliteStore, Store
+from .tokens import decode_access_key
+from .wire import JSON_TYPE, MAX_BODY_BYTES, FaultInjector, WireApp
+
+log = logging.getLogger("azext_communication.emulator")
+
+HOME_ENV = "AZURE_COMMUNICATION_EMULATOR_HOME"
+ACCESS_KEY_FILE = "access-key"
+DB_FILE = "emulator.db"
+HANDSHAKE_TIMEOUT = 10.0
+IDLE_TIMEOUT = 120.0
+_REASONS = {code: v[0] for code, v in BaseHTTPRequestHandler.responses.items()}
+_ERROR_CODES = {400: "BadRequest", 408: "RequestTimeout", 413: "RequestEntityTooLarge", 414: "UriTooLong",
+                431: "RequestHeaderFieldsTooLarge", 500: "InternalServerError", 501: "NotImplemented",
+                505: "HttpVersionNotSupported"}
+
+
+def emulator_home() -> Path:
+    """Per-user folder for certificates and the access key when no data folder is given."""
+    env = os.environ.get(HOME_ENV)
+    return Path(env).expanduser() if env else Path.home() / ".azure-communication-emulator"
+
+
+def load_or_create_access_key(folder: Path) -> str:
+    """The persisted default access key (base64 of 64 random bytes), created once so the connection string is
+    stable across restarts."""
+    path = folder / ACCESS_KEY_FILE
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "a+") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            with contextlib.suppress(OSError, ValueError):
+                key = path.read_text().strip()
+                decode_access_key(key)
+                return key
+            key = base64.b64encode(os.urandom(64)).decode("ascii")
+            write_private(path, (key + "\n").encode())
+            return key
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Moves bytes between the socket and `WireApp.handle`; every answer, even for garbage, is JSON."""
+
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    server_version = "ACSEmulator/1.0"
+    sys_version = ""
+    timeout = IDLE_TIMEOUT
+    server: _TLSServer
+
+    def log_message(self, format: str, *args: object) -> None:
+        log.debug("%s - %s", self.address_string(), format % args)
+
+    def log_error(self, format: str, *args: object) -> None:
+        log.info("%s - %s", self.address_string(), format % args)
+
+    def _write(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        reason = _REASONS.get(status, "")
+        out = [f"HTTP/1.1 {status} {reason}", f"Server: {self.server_version}",
+               f"Date: {self.date_time_string()}", f"MS-CV: {self.server.next_cv()}"]
+        out.extend(f"{k}: {v}" for k, v in headers)
+        out.append(f"Content-Length: {len(body)}")
+        if self.close_connection:
+            out.append("Connection: close")
+        data = ("\r\n".join(out) + "\r\n\r\n").encode("latin-1", "replace")
+        if body and self.command != "HEAD":
+            data += body
+        self.wfile.write(data)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """JSON instead of http.server's HTML page (malformed request lines, bad headers, 501...)."""
+        self.log_error("code %d, message %s", code, message)
+        self.close_connection = True
+        err = {"error": {"code": _ERROR_CODES.get(code, "BadRequest"), "message": message or _REASONS.get(code, "")}}
+        with contextlib.suppress(OSError):
+            self._write(code, [("Content-Type", JSON_TYPE)], json.dumps(err).encode())
+
+    def handle_one_request(self) -> None:
+        try:
+            self.raw_requestline = self.rfile.readline(65537)
+            if len(self.raw_requestline) > 65536:
+                self.requestline = self.request_version = self.command = ""
+                self.send_error(414, "Request-URI Too Long")
+                return
+            if not self.raw_requestline:
+                self.close_connection = True
+                return
+            if not self.parse_request():
+                return
+            self._dispatch()
+            self.wfile.flush()
+        except (TimeoutError, ssl.SSLError, ConnectionError) as exc:
+            log.debug("connection ended: %r", exc)
+            self.close_connection = True
+
+    def _read_body(self) -> bytes:
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            chunks, total = [], 0
+            while True:
+                line = self.rfile.readline(1024)
+                try:
+                    size = int(line.split(b";", 1)[0].strip(), 16)
+                except ValueError:
+                    raise BadRequest("Malformed chunked body.") from None
+                if size == 0:
+                    while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(chunks)
+                total += size
+                if total > MAX_BODY_BYTES:
+                    raise PayloadTooLarge()
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline(16)
+        length = self.headers.get("Content-Length")
+        if not length:
+            return b""
+        try:
+            n = int(length)
+        except ValueError:
+            raise BadRequest("Invalid Content-Length header.") from None
+        if n < 0:
+            raise BadRequest("Invalid Content-Length header.")
+        if n > MAX_BODY_BYTES:
+            raise PayloadTooLarge()
+        body = self.rfile.read(n)
+        if len(body) != n:
+            raise ConnectionError("client closed the connection mid-body")
+        return body
+
+    def _dispatch(self) -> None:
+        try:
+            body = self._read_body()
+        except EmulatorError as exc:
+            self.close_connection = True  # the rest of the body is still on the wire
+            self._write(*WireApp.error_response(exc))
+            return
+        status, headers, payload = self.server.app.handle(self.command, self.path, dict(self.headers.items()), body)
+        if status == 0:  # fault injection: drop the connection without an answer
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        self._write(status, headers, payload)
+
+    # every method goes through the app, which answers 404/405 itself
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch  # noqa: N815
+
+
+class _TLSServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, address: tuple, ssl_context: ssl.SSLContext, app: WireApp) -> None:
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        self.ssl_context = ssl_context
+        self.app = app
+        self.connections: set = set()
+        self._conn_lock = threading.Lock()
+        self._cv_prefix = base64.b64encode(os.urandom(15)).decode()
+        self._cv = 0
+        super().__init__(address, _Handler)
+
+    def server_bind(self) -> None:
+        # skip HTTPServer's getfqdn(), which may wait for a reverse DNS lookup
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = str(self.server_address[0]), self.server_address[1]
+
+    def next_cv(self) -> str:
+        self._cv += 1
+        return f"{self._cv_prefix}.{self._cv}"
+
+    def finish_request(self, request: socket.socket, client_address: tuple) -> None:
+        request.settimeout(HANDSHAKE_TIMEOUT)
+        try:
+            tls = self.ssl_context.wrap_socket(request, server_side=True)
+        except (OSError, ssl.SSLError) as exc:
+            log.debug("TLS handshake with %s failed: %r", client_address, exc)
+            return
+        with self._conn_lock:
+            self.connections.add(tls)
+        try:
+            self.RequestHandlerClass(tls, client_address, self)
+        except Exception:
+            log.exception("connection handler failed")
+        finally:
+            with self._conn_lock:
+                self.connections.discard(tls)
+            with contextlib.suppress(OSError):
+                tls.close()
+
+    def handle_error(self, request: object, client_address: tuple) -> None:
+        log.exception("error on connection from %s", client_address)
+
+    def close_connections(self) -> None:
+        with self._conn_lock:
+            conns = list(self.connections)
+        for c in conns:
+            with contextlib.suppress(OSError):
+                c.shutdown(socket.SHUT_RDWR)
+
+
+class EmulatorServer:
+    """An emulator instance for in-process use (tests, benchmarks) and for the command line.
+
+    State is in memory unless `data_dir` is given (SQLite there, together with the certificates and access key).
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, data_dir: str | os.PathLike | None = None,
+                 access_key: str | None = None, throttle: bool = False, faults: list[dict] | None = None) -> None:
+        self.host = host
+        self.requested_port = port
+        self.data_dir = Path(data_dir).expanduser().resolve() if data_dir else None
+        self.folder = self.data_dir or emulator_home()
+        self.folder.mkdir(parents=True, exist_ok=True)
+        if access_key is not None:
+            decode_access_key(access_key)  # ValueError for invalid base64
+            self.access_key = access_key
+        else:
+            self.access_key = load_or_create_access_key(self.folder)
+        self.certs: CertPaths = ensure_certificates(self.folder, [host])
+        self.throttle = throttle
+        self._initial_faults = list(faults or [])
+        self._server: _TLSServer | None = None
+        self._thread: threading.Thread | None = None
+        self._lock_file: IO | None = None
+        self.model: ChatModel | None = None
+        self.app: WireApp | None = None
+        self._stopped = False
+
+    # ------------------------------------------------------------------ lifecycle
+    def _open_store(self) -> Store:
+        if self.data_dir is None:
+            return MemoryStore()
+        self._lock_file = open(self.data_dir / "emulator.lock", "a+")  # noqa: SIM115 - held while running
+        try:
+            fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._lock_file.close()
+            self._lock_file = None
+            raise RuntimeError(f"the data folder {self.data_dir} is in use by another emulator") from None
+        return SqliteStore(self.data_dir / DB_FILE)
+
+    def start(self) -> EmulatorServer:
+        """Bind, load state and serve on a background thread; returns self."""
+        if self._server is not None:
+            return self
+        store = self._open_store()
+        try:
+            resource = str(uuid.uuid5(uuid.NAMESPACE_URL, "acs-emulator:" + self.access_key))
+            self.model = ChatModel(store, resource_id=resource)
+            self.app = WireApp(self.model, self.access_key, throttle=self.throttle)
+            for spec in self._initial_faults:
+                self.app.faults.add(FaultInjector.parse(spec))
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+            ctx.load_cert_chain(str(self.certs.server_cert), str(self.certs.server_key))
+            self._server = _TLSServer((self.host, self.requested_port), ctx, self.app)
+        except BaseException:
+            store.close()
+            self._release_lock()
+            raise
+        self.app.server_port = self.port
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2},
+                                        name="acs-emulator", daemon=True)
+        self._thread.start()
+        log.info("emulator listening on %s", self.endpoint)
+        return self
+
+    def _release_lock(self) -> None:
+        if self._lock_file is not None:
+            with contextlib.suppress(OSError):
+                fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_UN)
+            self._lock_file.close()
+            self._lock_file = None
+
+    def stop(self) -> None:
+        """Stop serving, drop open connections and close the database cleanly (idempotent)."""
+        if self._stopped:
+            return
+        self._stopped = True
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server.close_connections()
+        if self._thread is not None:
+            self._thread.join(5)
+        if self.model is not None:
+            self.model.close()
+        self._release_lock()
+
+    def __enter__(self) -> EmulatorServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            return self.requested_port
+        return self._server.server_address[1]
+
+    @property
+    def advertised_host(self) -> str:
+        host = self.host
+        if host in ("", "0.0.0.0", "::"):
+            return "127.0.0.1"
+        return f"[{host}]" if ":" in host else host
+
+    @property
+    def endpoint(self) -> str:
+        """e.g. https://127.0.0.1:8443 (no trailing slash)."""
+        return f"https://{self.advertised_host}:{self.port}"
+
+    @property
+    def connection_string(self) -> str:
+        return f"endpoint={self.endpoint}/;accesskey={self.access_key}"
+
+    @property
+    def ca_bundle(self) -> str:
+        """certifi roots + the emulator CA: the value for REQUESTS_CA_BUNDLE."""
+        return str(self.certs.bundle)
+
+    @property
+    def ca_cert(self) -> str:
+        """The emulator CA alone (for connection_verify=...)."""
+        return str(self.certs.ca_cert)
+
+    def add_fault(self, mode: str, count: int = 1, retry_after: int = 1, stall_seconds: float = 1.0) -> None:
+        """In-process equivalent of POST /admin/faults."""
+        if self.app is None:
+            raise RuntimeError("the emulator is not started")
+        self.app.faults.add(FaultInjector.parse({"mode": mode, "count": count, "retryAfter": retry_after,
+                                                 "stallSeconds": stall_seconds}))
