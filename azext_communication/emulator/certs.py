@@ -169,6 +169,24 @@ def _leaf_ok(leaf: x509.Certificate | None, ca: x509.Certificate, hosts: Iterabl
     return all(h in have for h in [*DEFAULT_HOSTS, *hosts])
 
 
+def _base_roots(own_bundle: Path) -> bytes:
+    """certifi's roots, plus the bundle the environment already points requests at (e.g. a corporate proxy CA),
+    so that exporting our bundle keeps every other HTTPS call of the shell working."""
+    parts = [Path(certifi.where()).read_bytes().rstrip(b"\n") + b"\n"]
+    for var in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        value = os.environ.get(var)
+        if not value:
+            continue
+        path = Path(value)
+        with contextlib.suppress(OSError):
+            if path.is_file() and path.resolve() != own_bundle.resolve() and path.resolve() != Path(
+                    certifi.where()).resolve():
+                extra = path.read_bytes()
+                if b"-----BEGIN CERTIFICATE-----" in extra and b"ACS Emulator Local CA" not in extra:
+                    parts.append(f"\n# roots from ${var} ({value})\n".encode() + extra.rstrip(b"\n") + b"\n")
+    return b"".join(dict.fromkeys(parts))
+
+
 def ensure_certificates(folder: str | os.PathLike, hosts: Iterable[str] = ()) -> CertPaths:
     """Create (or reuse when still valid) the CA, the server certificate and the CA bundle in `folder`."""
     p = _paths(Path(folder))
@@ -186,8 +204,7 @@ def ensure_certificates(folder: str | os.PathLike, hosts: Iterable[str] = ()) ->
             write_private(p.server_key, _key_pem(leaf_key))
             write_private(p.server_cert, leaf.public_bytes(serialization.Encoding.PEM), 0o644)
         ca_pem = ca.public_bytes(serialization.Encoding.PEM)
-        roots = Path(certifi.where()).read_bytes()
-        bundle = roots.rstrip(b"\n") + b"\n\n# Azure Communication Services emulator local CA\n" + ca_pem
+        bundle = _base_roots(p.bundle) + b"\n# Azure Communication Services emulator local CA\n" + ca_pem
         try:
             current = p.bundle.read_bytes()
         except OSError:

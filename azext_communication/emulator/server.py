@@ -35,6 +35,7 @@ ACCESS_KEY_FILE = "access-key"
 DB_FILE = "emulator.db"
 HANDSHAKE_TIMEOUT = 10.0
 IDLE_TIMEOUT = 120.0
+DRAIN_LIMIT = 64 * 1024 * 1024
 _REASONS = {code: v[0] for code, v in BaseHTTPRequestHandler.responses.items()}
 _ERROR_CODES = {400: "BadRequest", 408: "RequestTimeout", 413: "RequestEntityTooLarge", 414: "UriTooLong",
                 431: "RequestHeaderFieldsTooLarge", 500: "InternalServerError", 501: "NotImplemented",
@@ -149,6 +150,14 @@ class _Handler(BaseHTTPRequestHandler):
         if n < 0:
             raise BadRequest("Invalid Content-Length header.")
         if n > MAX_BODY_BYTES:
+            if n <= DRAIN_LIMIT:  # read and drop it, so the client sees the 413 instead of a broken pipe
+                left = n
+                while left > 0:
+                    chunk = self.rfile.read(min(left, 1 << 16))
+                    if not chunk:
+                        break
+                    left -= len(chunk)
+                raise PayloadTooLarge(headers={"x-drained": "1"})
             raise PayloadTooLarge()
         body = self.rfile.read(n)
         if len(body) != n:
@@ -159,7 +168,8 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             body = self._read_body()
         except EmulatorError as exc:
-            self.close_connection = True  # the rest of the body is still on the wire
+            if exc.headers.pop("x-drained", None) is None:
+                self.close_connection = True  # the rest of the body is still on the wire
             self._write(*WireApp.error_response(exc))
             return
         status, headers, payload = self.server.app.handle(self.command, self.path, dict(self.headers.items()), body)
