@@ -21,8 +21,9 @@ unset AZURE_COMMUNICATION_ENDPOINT AZURE_COMMUNICATION_ACCESS_TOKEN AZURE_COMMUN
 
 bold() { printf '\n\033[1m%s\033[0m\n' "$*"; }
 # Show a command, run it, show its output; any failure ends the demo with a non-zero exit.
+show() { python3 -c 'import shlex, sys; print("\n$ " + shlex.join(sys.argv[1:]))' "$@"; }
 run() {
-  printf '\n$ %s\n' "$*"
+  show "$@"
   "$@"
 }
 
