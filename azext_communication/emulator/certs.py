@@ -12,6 +12,7 @@ import datetime as dt
 import fcntl
 import ipaddress
 import os
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -169,22 +170,30 @@ def _leaf_ok(leaf: x509.Certificate | None, ca: x509.Certificate, hosts: Iterabl
     return all(h in have for h in [*DEFAULT_HOSTS, *hosts])
 
 
+_PEM_RE = re.compile(rb"-----BEGIN CERTIFICATE-----\r?\n.+?-----END CERTIFICATE-----", re.S)
+
+
 def _base_roots(own_bundle: Path) -> bytes:
-    """certifi's roots, plus the bundle the environment already points requests at (e.g. a corporate proxy CA),
-    so that exporting our bundle keeps every other HTTPS call of the shell working."""
-    parts = [Path(certifi.where()).read_bytes().rstrip(b"\n") + b"\n"]
+    """certifi's roots, plus the certificates of the bundle the environment already points requests at
+    (e.g. a corporate proxy CA), so that exporting our bundle keeps every other HTTPS call of the shell working."""
+    certifi_pem = Path(certifi.where()).read_bytes()
+    blocks = dict.fromkeys(_PEM_RE.findall(certifi_pem))
+    extra: list[bytes] = []
     for var in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
         value = os.environ.get(var)
         if not value:
             continue
-        path = Path(value)
         with contextlib.suppress(OSError):
-            if path.is_file() and path.resolve() != own_bundle.resolve() and path.resolve() != Path(
-                    certifi.where()).resolve():
-                extra = path.read_bytes()
-                if b"-----BEGIN CERTIFICATE-----" in extra and b"ACS Emulator Local CA" not in extra:
-                    parts.append(f"\n# roots from ${var} ({value})\n".encode() + extra.rstrip(b"\n") + b"\n")
-    return b"".join(dict.fromkeys(parts))
+            path = Path(value).resolve()
+            if path.is_file() and path != own_bundle.resolve():
+                for block in _PEM_RE.findall(path.read_bytes()):
+                    if block not in blocks:
+                        blocks[block] = None
+                        extra.append(block)
+    out = certifi_pem.rstrip(b"\n") + b"\n"
+    if extra:
+        out += b"\n# roots from $REQUESTS_CA_BUNDLE / $CURL_CA_BUNDLE at generation time\n" + b"\n".join(extra) + b"\n"
+    return out
 
 
 def ensure_certificates(folder: str | os.PathLike, hosts: Iterable[str] = ()) -> CertPaths:

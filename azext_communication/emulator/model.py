@@ -15,6 +15,7 @@ import re
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -277,14 +278,14 @@ RATE_LIMITS: dict[str, list[tuple[str, int, int]]] = {
 
 
 class RateLimiter:
-    """Fixed-window counters per operation and scope; raises TooManyRequests with a Retry-After."""
+    """Sliding-window counters per operation and scope; raises TooManyRequests with a Retry-After."""
 
     def __init__(self, enabled: bool = False, clock: Callable[[], float] = time.monotonic,
                  limits: dict[str, list[tuple[str, int, int]]] | None = None) -> None:
         self.enabled = enabled
         self._clock = clock
         self._limits = RATE_LIMITS if limits is None else limits
-        self._windows: dict[tuple, list] = {}
+        self._windows: dict[tuple, deque] = {}
         self._lock = threading.Lock()
 
     def hit(self, op: str, user: str | None = None, thread: str | None = None) -> None:
@@ -297,21 +298,21 @@ class RateLimiter:
         now = self._clock()
         keys = {"resource": "", "user": user or "", "thread": thread or "", "user_thread": f"{user}|{thread}"}
         with self._lock:
-            slots = []
+            logs = []
             for scope, limit, window in rules:
                 key = (op, scope, keys[scope], window)
-                slot = self._windows.get(key)
-                start = math.floor(now / window) * window
-                if slot is None or slot[0] != start:
-                    slot = [start, 0]
-                    self._windows[key] = slot
-                if slot[1] >= limit:
-                    raise TooManyRequests(retry_after=math.ceil(start + window - now))
-                slots.append(slot)
-            for slot in slots:
-                slot[1] += 1
+                log = self._windows.get(key)
+                if log is None:
+                    log = self._windows[key] = deque()
+                while log and log[0] <= now - window:
+                    log.popleft()
+                if len(log) >= limit:
+                    raise TooManyRequests(retry_after=math.ceil(log[0] + window - now))
+                logs.append(log)
+            for log in logs:
+                log.append(now)
             if len(self._windows) > 100_000:
-                self._windows = {k: v for k, v in self._windows.items() if v[0] + k[3] > now}
+                self._windows = {k: v for k, v in self._windows.items() if v and v[-1] > now - k[3]}
 
 
 # ----------------------------------------------------------------------------------------------- the model
