@@ -273,4 +273,6 @@ examples:
     text: az communication emulator start --port 0 --json
   - name: Keep all state in a folder, with rate limits enforced.
     text: az communication emulator start --data-dir ./chat-data --throttle
+  - name: Answer the next two requests with 429 (Retry-After 1 s), to see the client retry.
+    text: az communication emulator start --port 0 --fault 429:2:1
 """

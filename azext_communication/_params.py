@@ -150,3 +150,6 @@ def load_arguments(loader: Any, _: Any) -> None:
                    help="Enforce the documented ACS rate limits (429 with Retry-After).")
         c.argument("json_output", options_list=["--json"], action="store_true",
                    help="Print one JSON line {endpoint, connectionString, caBundle} when ready, for scripts.")
+        c.argument("faults", options_list=["--fault"], nargs="+", validator=v.validate_faults,
+                   help="Answer the next requests with a fault, to test retries: MODE:COUNT[:VALUE] with MODE one "
+                        "of 429, 503, close, stall (VALUE: Retry-After seconds, or stall seconds).")

@@ -316,3 +316,17 @@ def page_size(max_items: int | None) -> int:
     """Page size asked of the service: min(N, 200), or 200 to read everything in as few requests as possible."""
     return MAX_PAGE_SIZE if max_items is None else min(max_items, MAX_PAGE_SIZE)
 
+
+
+def validate_faults(namespace: Any) -> None:
+    """--fault MODE:COUNT[:VALUE], checked by the emulator's own parser (imported only for this command)."""
+    faults = getattr(namespace, "faults", None)
+    if not faults:
+        return
+    from azext_communication.emulator.cli import parse_fault
+
+    for spec in faults:
+        try:
+            parse_fault(spec)
+        except ValueError as ex:
+            raise InvalidArgumentValueError(f"--fault: {ex}") from None

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from azure.cli.core.azclierror import AzureResponseError
+from azure.cli.core.azclierror import AzureResponseError, InvalidArgumentValueError, UnclassifiedUserFault
 
 from ._validators import page_size
 
@@ -206,9 +206,15 @@ def get_token_for_teams_user(client: Any, aad_token: str, client_id: str, user_o
 
 # ---------------------------------------------------------------------------------------------- emulator
 def start_emulator(host: str = "127.0.0.1", port: int = 8443, data_dir: str | None = None,
-                   access_key: str | None = None, throttle: bool = False, json_output: bool = False) -> None:
-    """Run the local emulator in the foreground until interrupted."""
+                   access_key: str | None = None, throttle: bool = False, json_output: bool = False,
+                   faults: list[str] | None = None) -> None:
+    """Run the local emulator in the foreground until interrupted (it prints its own start-up errors)."""
     from azext_communication.emulator.cli import run_emulator
 
-    run_emulator(host=host, port=port, data_dir=data_dir, access_key=access_key, throttle=throttle,
-                 json_output=json_output)
+    extra = {"faults": faults} if faults else {}
+    code = run_emulator(host=host, port=port, data_dir=data_dir, access_key=access_key, throttle=throttle,
+                        json_output=json_output, **extra)
+    if code == 2:
+        raise InvalidArgumentValueError("The emulator refused an option value (see the message above).")
+    if code:
+        raise UnclassifiedUserFault(f"The emulator could not start on {host}:{port} (see the message above).")

@@ -1,0 +1,78 @@
+"""Checks that only make sense against a real emulator process: TLS trust and `az communication emulator start`."""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from cli_harness import CONFIG_DIR, ROOT, run
+from cli_recording import PLACEHOLDER_TOKEN
+
+pytestmark = pytest.mark.live
+
+
+def test_untrusted_certificate_says_how_to_trust_the_emulator(emulator):
+    """Without REQUESTS_CA_BUNDLE the emulator's certificate is refused (verification stays on)."""
+    endpoint = emulator.endpoint.rstrip("/")
+    result = run("communication", "chat", "thread", "list", "--endpoint", endpoint, "--access-token",
+                 PLACEHOLDER_TOKEN, env={"REQUESTS_CA_BUNDLE": None, "CURL_CA_BUNDLE": None})
+    assert result.exit_code == 1, result
+    assert len(result.error_lines) == 1, result
+    line = result.error_lines[0]
+    assert f"TLS verification failed for {endpoint}" in line
+    assert "export REQUESTS_CA_BUNDLE=" in line and "az communication emulator start" in line
+    assert "Traceback" not in result.stderr
+
+
+def test_identity_over_untrusted_certificate_also_fails_cleanly(emulator):
+    result = run("communication", "identity", "user", "create", "--connection-string", emulator.connection_string,
+                 env={"REQUESTS_CA_BUNDLE": None, "CURL_CA_BUNDLE": None})
+    assert result.exit_code == 1, result
+    assert "TLS verification failed for https://127.0.0.1:" in result.error_lines[0]
+    assert emulator.access_key not in result.stderr
+
+
+@pytest.mark.slow
+def test_az_communication_emulator_start_runs_the_emulator(tmp_path):
+    """`az communication emulator start --port 0 --json` (a real az process) prints the JSON line, serves
+    requests, and stops cleanly on SIGTERM."""
+    env = dict(os.environ, AZURE_CONFIG_DIR=str(CONFIG_DIR), AZURE_EXTENSION_DEV_SOURCES=str(ROOT),
+               AZURE_CORE_COLLECT_TELEMETRY="no", AZURE_COMMUNICATION_EMULATOR_HOME=str(tmp_path / "home"))
+    proc = subprocess.Popen([sys.executable, "-m", "azure.cli", "communication", "emulator", "start", "--port", "0",
+                             "--json", "--data-dir", str(tmp_path / "data")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=str(tmp_path))
+    try:
+        sel = selectors.DefaultSelector()
+        sel.register(proc.stdout, selectors.EVENT_READ)
+        deadline = time.monotonic() + 60
+        line = b""
+        while time.monotonic() < deadline and not line.endswith(b"\n") and proc.poll() is None:
+            if sel.select(timeout=0.5):
+                line += proc.stdout.readline()
+        sel.close()
+        assert line, proc.stderr.read1(4000) if proc.poll() is not None else "no output"
+        info = json.loads(line)
+        assert info["endpoint"].startswith("https://127.0.0.1:")
+        assert (tmp_path / "data").is_dir()
+        created = run("communication", "identity", "user", "create", "--connection-string", info["connectionString"],
+                      env={"REQUESTS_CA_BUNDLE": info["caBundle"]})
+        assert created.exit_code == 0, created
+        assert created.result["rawId"].startswith("8:acs:")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            code = proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+            raise
+        finally:
+            proc.stdout.close()
+            proc.stderr.close()
+    assert code == 0
