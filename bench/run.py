@@ -24,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from collapsed import summarise
 from common import (
     AZ,
     BENCH,
@@ -318,7 +319,21 @@ class Bench:
                 if renderer == "text":
                     argv.append("--show-all")
                 self.timed(f"profile-{name}-{ext}", [*argv, *args])
+        self.profile_emulator(folder)
         print(f"profiles written to {folder}", file=sys.stderr)
+
+    def profile_emulator(self, folder: Path) -> None:
+        """py-spy (all threads, not pausing the server) on the emulator while 8 clients send messages."""
+        raw = folder / "emulator-8-clients.txt"
+        spy = subprocess.Popen([str(Path(PYTHON).parent / "py-spy"), "record", "--nonblocking", "-p",
+                                str(self.emulator.process.pid), "-d", str(int(self.duration) + 2), "-f", "raw",
+                                "-o", str(raw)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            measure_sends(self.emulator.endpoint, self.emulator.ca_bundle, self.token, self.load_thread, 8,
+                          self.duration)
+        finally:
+            spy.wait(60)
+        (folder / "emulator-8-clients-summary.txt").write_text(summarise(str(raw), 40))
 
 
 def _load_raw(r: LoadResult) -> dict:
@@ -379,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
         bench.start()
         print(f"seeded in {bench.report.raw['seed_seconds']} s", file=sys.stderr)
         for name, section in sections.items():
-            if args.only and name not in args.only:
+            if args.only is not None and name not in args.only:
                 continue
             t0 = time.perf_counter()
             try:
@@ -395,7 +410,7 @@ def main(argv: list[str] | None = None) -> int:
         (WORK / "raw.json").write_text(json.dumps(bench.report.raw, indent=1))
     text = render(bench.report, info, args.runs, time.perf_counter() - started)
     print(text)
-    if not args.only:
+    if args.only is None:
         Path(args.results).write_text(text)
     return 1 if args.strict and bench.report.failed() else 0
 
