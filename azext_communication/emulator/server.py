@@ -172,7 +172,12 @@ class _Handler(BaseHTTPRequestHandler):
                 self.close_connection = True  # the rest of the body is still on the wire
             self._write(*WireApp.error_response(exc))
             return
-        status, headers, payload = self.server.app.handle(self.command, self.path, dict(self.headers.items()), body)
+        try:
+            status, headers, payload = self.server.app.handle(self.command, self.path, dict(self.headers.items()),
+                                                              body)
+        except Exception:  # WireApp.handle already catches everything; this is the last line of defence
+            log.exception("unhandled error for %s %s", self.command, self.path)
+            status, headers, payload = WireApp.error_response(EmulatorError("An internal error occurred."))
         if status == 0:  # fault injection: drop the connection without an answer
             self.close_connection = True
             with contextlib.suppress(OSError):

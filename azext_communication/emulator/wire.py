@@ -62,7 +62,9 @@ def parse_time(value: object, name: str) -> int:
     """ISO 8601 to epoch ms; naive values are UTC. BadRequest when unparsable."""
     if not isinstance(value, str) or not value.strip():
         raise BadRequest(f"The {name} value is not a valid date-time.", code="ValidationError")
-    text = value.strip().replace(" ", "T", 1) if "T" not in value else value.strip()
+    text = value.strip()
+    # an unencoded '+' of an offset arrives as a space; a date and time may be separated by a space
+    text = text.replace(" ", "+") if "T" in text else text.replace(" ", "T", 1)
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
     text = _FRACTION_RE.sub(lambda mo: mo.group(1), text, count=1)
