@@ -237,3 +237,16 @@ def test_sdk_sees_permission_errors(trusted: EmulatorServer, identity: Communica
     identity.revoke_tokens(owner)
     with pytest.raises(ClientAuthenticationError):
         chat.get_chat_thread_client(tid).get_properties()
+
+
+def test_sdk_retries_through_injected_throttling(trusted: EmulatorServer,
+                                                 identity: CommunicationIdentityClient) -> None:
+    """Faults hit the next N requests; the SDK honours Retry-After and gets through."""
+    trusted.add_fault("429", count=1, retry_after=1)
+    t0 = time.monotonic()
+    assert identity.create_user().raw_id.startswith("8:acs:")
+    assert time.monotonic() - t0 >= 1.0
+    trusted.add_fault("503", count=1)
+    with pytest.raises(HttpResponseError) as exc:
+        identity.create_user(retry_total=0)
+    assert exc.value.status_code == 503 and exc.value.error.code == "ServiceUnavailable"

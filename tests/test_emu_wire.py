@@ -349,6 +349,8 @@ def test_fault_injection_admin_route(client: Client) -> None:
         status, hdrs, body = client.bearer("GET", f"/chat/threads?{CHAT}", token)
         assert status == 429 and hdrs["retry-after"] == "3"
     assert client.bearer("GET", f"/chat/threads?{CHAT}", token)[0] == 200
+    client.signed("POST", "/admin/faults", {"mode": "429", "count": 1, "retryAfter": 0})
+    assert client.bearer("GET", f"/chat/threads?{CHAT}", token)[1]["retry-after"] == "0"
     client.signed("POST", "/admin/faults", {"mode": "503", "count": 1})
     status, hdrs, _ = client.bearer("GET", f"/chat/threads?{CHAT}", token)
     assert status == 503 and hdrs["retry-after"] == "1"

@@ -280,7 +280,7 @@ class WireApp:
                     if fault.mode == "stall":
                         time.sleep(fault.stall_seconds)
                     elif fault.mode == "429":
-                        raise TooManyRequests(retry_after=fault.retry_after)
+                        raise TooManyRequests(headers={"Retry-After": str(fault.retry_after)})
                     else:
                         raise ServiceUnavailable(headers={"Retry-After": str(fault.retry_after)})
             status, body_obj, more = self._route(req)
