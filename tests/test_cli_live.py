@@ -76,3 +76,26 @@ def test_az_communication_emulator_start_runs_the_emulator(tmp_path):
             proc.stdout.close()
             proc.stderr.close()
     assert code == 0
+
+
+@pytest.mark.slow
+def test_throttling_and_unavailability_are_retried_then_reported(tmp_path):
+    """503 and 429 (with Retry-After) are retried by the SDK (4 attempts); then the service's message, one line."""
+    from cli_recording import open_target
+    from emulator_process import running_emulator
+
+    with running_emulator("--fault", "503:4:1", "--fault", "429:4:1",
+                          env={"AZURE_COMMUNICATION_EMULATOR_HOME": str(tmp_path / "home")}) as emu, \
+            open_target("live", "faults", emu, tmp_path) as target:
+        unavailable = target.identity("user", "create")
+        assert unavailable.exit_code == 1, unavailable
+        assert len(target.request_log()) == 4
+        assert len(unavailable.error_lines) == 1 and "503" in unavailable.error_lines[0]
+        assert type(unavailable.error).__name__ == "AzureInternalError"
+
+        throttled = target.identity("user", "create")
+        assert throttled.exit_code == 1, throttled
+        assert len(target.request_log()) == 8
+        assert "429" in throttled.error_lines[0] and "throttling" in throttled.error_lines[0]
+
+        assert target.identity("user", "create").exit_code == 0
