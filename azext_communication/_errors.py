@@ -156,7 +156,7 @@ def _connection_error(ex: BaseException, ctx: dict[str, Any]) -> AzCLIError:
         return AzureConnectionError(
             f"TLS verification failed for {endpoint}: its certificate is not trusted. {TLS_HINT}"
         )
-    if "SSLError" in text or "SSL" in text and "ssl" in text.lower():
+    if "SSLError" in text or "[SSL" in text:
         return AzureConnectionError(f"The TLS handshake with {endpoint} failed. {TLS_HINT}")
     lowered = text.lower()
     if "refused" in lowered:

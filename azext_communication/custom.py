@@ -8,6 +8,7 @@ loading the command table never imports azure.communication.
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
@@ -76,8 +77,8 @@ def show_thread(client: Any) -> dict[str, Any]:
     raw: dict[str, Any] = {}
 
     def _capture(response: Any) -> None:
-        try:
-            body = response.http_response.json()
+        try:  # a PipelineResponse; its transport response has text(), not json()
+            body = json.loads(response.http_response.text())
         except Exception:  # the body is optional here, the model below is authoritative
             body = None
         if isinstance(body, dict):

@@ -37,8 +37,17 @@ def emulator() -> Iterator[Any]:
             emu.stop()
 
 
+@pytest.fixture(scope="session")
+def az_ready() -> None:
+    """The checkout's egg-info (made if missing) and a first CLI object created without network, before any
+    cassette is active (the first CLI object per config folder sends a version check)."""
+    from cli_harness import prepare
+
+    prepare()
+
+
 @pytest.fixture(params=["playback", "live"])
-def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+def target(request: pytest.FixtureRequest, tmp_path: Path, az_ready: None) -> Iterator[Any]:
     """Where a scenario runs: its recorded cassette (playback; re-recorded when asked) or the live emulator.
 
     Both go through the same scrubbing, so a scenario asserts the same things in both modes.

@@ -51,3 +51,22 @@ def test_token_table_hides_the_token():
     assert list(row) == ["UserId", "ExpiresOn", "Token"]
     assert token not in row["Token"] and row["Token"].startswith(token[: fmt.TOKEN_PREFIX])
     assert list(fmt.transform_token({"token": token, "expires_on": "e"})) == ["ExpiresOn", "Token"]
+
+
+def test_thread_show_reads_deleted_on_from_the_raw_response():
+    """SDK 1.3.0's ChatThreadProperties drops deletedOn; the handler reads it from the response body."""
+    from types import SimpleNamespace
+
+    from azext_communication.custom import show_thread
+
+    class Transport:
+        def text(self) -> str:
+            return '{"id": "19:x", "topic": "t", "deletedOn": "2024-01-01T00:00:00Z"}'
+
+    class Client:
+        def get_properties(self, raw_response_hook):
+            raw_response_hook(SimpleNamespace(http_response=Transport()))
+            return SimpleNamespace(id="19:x", topic="t", created_on="c", created_by="u")
+
+    shown = show_thread(Client())
+    assert shown["deletedOn"] == "2024-01-01T00:00:00Z" and shown["id"] == "19:x"
