@@ -35,7 +35,8 @@ TLS_HINT = (
     "'az communication emulator start'>."
 )
 _SECRET_PATTERNS = (
-    re.compile(r"[A-Za-z0-9_+/=-]{8,}\.[A-Za-z0-9_+/=-]{16,}\.[A-Za-z0-9_+/=-]*"),  # JWT-shaped tokens
+    re.compile(r"eyJ[A-Za-z0-9_+/=-]*\.[A-Za-z0-9_+/=-]+\.[A-Za-z0-9_+/=-]*"),  # JWTs
+    re.compile(r"[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_+/=-]{20,}\.[A-Za-z0-9_+/=-]*"),  # other token-shaped values
     re.compile(r"(?i)(accesskey=)[^;\s]+"),
     re.compile(r"(?i)(Signature=)[^&\s]+"),
     re.compile(r"(?i)(Bearer )\S+"),

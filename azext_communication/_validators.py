@@ -27,10 +27,11 @@ MAX_TOKEN_MINUTES = 1440
 ACS_USER_PREFIXES = ("8:acs:", "8:dod-acs:", "8:gcch-acs:", "8:spool:")
 _TEAMS_PREFIXES = ("8:orgid:", "8:teamsvisitor:", "8:dod:", "8:gcch:", "28:")
 
-NOT_ACS_TOKEN = (
-    "The access token is not a valid ACS token (expected a JWT-shaped user access token with a numeric 'exp' "
-    "claim). Issue one with 'az communication identity token issue --scope chat'."
+_NOT_ACS_TOKEN = (
+    "The access token is not a valid ACS token{where} (expected a JWT-shaped user access token with a numeric "
+    "'exp' claim). Issue one with 'az communication identity token issue --scope chat'."
 )
+NOT_ACS_TOKEN = _NOT_ACS_TOKEN.format(where="")
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -46,24 +47,30 @@ def _config_file_value(cli_ctx: Any, key: str) -> str:
     return parser.get(CONFIG_SECTION, key, fallback="").strip()
 
 
-def resolve_setting(cli_ctx: Any, value: str | None, option: str, key: str) -> str:
-    """Return the first non-empty of option, environment variable and az config; an empty value counts as missing.
+def resolve_setting(cli_ctx: Any, value: str | None, option: str, key: str) -> tuple[str, str]:
+    """Return (value, where it came from): the first non-empty of option, environment variable and az config.
 
-    The error names both the option and the variable, because scripts usually set the variable.
+    An empty value counts as missing. The error names both the option and the variable, because scripts
+    usually set the variable; the source is returned so that later errors can say where a bad value came from.
     """
     if value is not None and value.strip():
-        return value.strip()
+        return value.strip(), option
     env_name = ENV_PREFIX + key.upper()
     env_value = os.environ.get(env_name, "").strip()
     if env_value:
-        return env_value
+        return env_value, env_name
     config_value = _config_file_value(cli_ctx, key)
     if config_value:
-        return config_value
+        return config_value, f"az config {CONFIG_SECTION}.{key}"
     raise RequiredArgumentMissingError(f"Please specify {option}, or set {env_name}.")
 
 
-def check_endpoint(endpoint: str) -> str:
+def _from(source: str, option: str) -> str:
+    """' (from <source>)' when the value did not come from the option itself."""
+    return "" if source == option else f" (value from {source})"
+
+
+def check_endpoint(endpoint: str, source: str = "--endpoint") -> str:
     """An endpoint must be an https URL: bearer tokens are never sent in clear text.
 
     The value is not echoed: a connection string pasted here by mistake would hold the access key.
@@ -72,14 +79,16 @@ def check_endpoint(endpoint: str) -> str:
     if parsed.scheme.lower() != "https" or not parsed.hostname:
         raise InvalidArgumentValueError(
             "--endpoint must be an https URL such as https://<resource>.communication.azure.com "
-            "(or the https endpoint printed by 'az communication emulator start')."
+            f"(or the https endpoint printed by 'az communication emulator start'){_from(source, '--endpoint')}."
         )
     if parsed.query or parsed.fragment or parsed.params:
-        raise InvalidArgumentValueError("--endpoint must be a plain https URL without query or fragment.")
+        raise InvalidArgumentValueError(
+            f"--endpoint must be a plain https URL without query or fragment{_from(source, '--endpoint')}."
+        )
     return endpoint.rstrip("/")
 
 
-def parse_access_token_expiry(token: str) -> datetime:
+def parse_access_token_expiry(token: str, source: str = "--access-token") -> datetime:
     """Parse the token exactly as the chat SDK does (split on '.', non-strict standard base64, json, `exp`).
 
     Raises InvalidArgumentValueError instead of the SDK's ValueError/KeyError/TypeError.
@@ -94,25 +103,27 @@ def parse_access_token_expiry(token: str) -> datetime:
             raise TypeError("exp is not a number")
         return datetime.fromtimestamp(exp, timezone.utc)
     except (ValueError, KeyError, TypeError, binascii.Error, OverflowError, OSError):
-        raise InvalidArgumentValueError(NOT_ACS_TOKEN) from None
+        raise InvalidArgumentValueError(_NOT_ACS_TOKEN.format(where=_from(source, "--access-token"))) from None
 
 
-def check_access_token(token: str) -> str:
+def check_access_token(token: str, source: str = "--access-token") -> str:
     """Refuse tokens the SDK cannot parse and tokens that have already expired (the service would 401)."""
-    expires = parse_access_token_expiry(token)
+    expires = parse_access_token_expiry(token, source)
     if expires <= datetime.now(timezone.utc):
         raise InvalidArgumentValueError(
-            f"The access token is not a valid ACS token: it expired at {expires.isoformat()}. "
+            f"The access token is not a valid ACS token: it expired at {expires.isoformat()}"
+            f"{_from(source, '--access-token')}. "
             "Issue a new one with 'az communication identity token issue --scope chat --user <user id>'."
         )
     return token
 
 
-def check_connection_string(conn_str: str) -> str:
+def check_connection_string(conn_str: str, source: str = "--connection-string") -> str:
     """A connection string needs `endpoint=` and a base64 `accesskey=` (parsed the way the SDK parses it).
 
     The value is never echoed: it holds the access key.
     """
+    where = _from(source, "--connection-string")
     endpoint = key = None
     for element in conn_str.split(";"):
         name, _, value = element.partition("=")
@@ -122,15 +133,15 @@ def check_connection_string(conn_str: str) -> str:
             key = value.strip()
     if not endpoint or not key:
         raise InvalidArgumentValueError(
-            "--connection-string must have the form 'endpoint=https://<resource>/;accesskey=<base64 key>'."
+            f"--connection-string must have the form 'endpoint=https://<resource>/;accesskey=<base64 key>'{where}."
         )
     host = urlparse(endpoint if "//" in endpoint else "https://" + endpoint).hostname
     if not host:
-        raise InvalidArgumentValueError("The endpoint in --connection-string is not a URL.")
+        raise InvalidArgumentValueError(f"The endpoint in --connection-string is not a URL{where}.")
     try:
         base64.b64decode(key, validate=True)
     except (binascii.Error, ValueError):
-        raise InvalidArgumentValueError("The accesskey in --connection-string is not valid base64.") from None
+        raise InvalidArgumentValueError(f"The accesskey in --connection-string is not valid base64{where}.") from None
     return conn_str.strip()
 
 
@@ -139,20 +150,21 @@ def check_connection_string(conn_str: str) -> str:
 # ----------------------------------------------------------------------------------------------------------
 def validate_endpoint(cmd: Any, namespace: Any) -> None:
     """Resolve --endpoint from option, variable or az config, and check it."""
-    value = resolve_setting(cmd.cli_ctx, namespace.endpoint, "--endpoint", "endpoint")
-    namespace.endpoint = check_endpoint(value)
+    value, source = resolve_setting(cmd.cli_ctx, namespace.endpoint, "--endpoint", "endpoint")
+    namespace.endpoint = check_endpoint(value, source)
 
 
 def validate_access_token(cmd: Any, namespace: Any) -> None:
     """Resolve --access-token from option, variable or az config, and check it parses and has not expired."""
-    value = resolve_setting(cmd.cli_ctx, namespace.access_token, "--access-token", "access_token")
-    namespace.access_token = check_access_token(value)
+    value, source = resolve_setting(cmd.cli_ctx, namespace.access_token, "--access-token", "access_token")
+    namespace.access_token = check_access_token(value, source)
 
 
 def validate_connection_string(cmd: Any, namespace: Any) -> None:
     """Resolve --connection-string from option, variable or az config, and check its shape."""
-    value = resolve_setting(cmd.cli_ctx, namespace.connection_string, "--connection-string", "connection_string")
-    namespace.connection_string = check_connection_string(value)
+    value, source = resolve_setting(cmd.cli_ctx, namespace.connection_string, "--connection-string",
+                                    "connection_string")
+    namespace.connection_string = check_connection_string(value, source)
 
 
 def check_user_id(value: str, option: str = "--user") -> str:

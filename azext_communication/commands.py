@@ -31,15 +31,15 @@ def load_command_table(loader: Any, _: Any) -> None:
     from ._errors import handle_exception
 
     custom = CliCommandType(operations_tmpl="azext_communication.custom#{}")
-    chat = {"custom_command_type": custom, "exception_handler": handle_exception}
+    common = {"custom_command_type": custom, "exception_handler": handle_exception}
 
     with loader.command_group("communication", custom_command_type=custom):
         pass
 
-    with loader.command_group(CHAT, is_preview=True, **chat):
+    with loader.command_group(CHAT, is_preview=True, **common):
         pass
 
-    with loader.command_group(f"{CHAT} thread", client_factory=cf_chat, **chat) as g:
+    with loader.command_group(f"{CHAT} thread", client_factory=cf_chat, **common) as g:
         g.custom_command("create", "create_thread", table_transformer=fmt.transform_thread_create)
         g.custom_command("list", "list_threads", table_transformer=fmt.transform_thread_list)
         g.custom_command("show", "show_thread", client_factory=cf_chat_thread,
@@ -47,32 +47,32 @@ def load_command_table(loader: Any, _: Any) -> None:
         g.custom_command("update-topic", "update_topic", client_factory=cf_chat_thread)
         g.custom_command("delete", "delete_thread", confirmation=True)
 
-    with loader.command_group(f"{CHAT} participant", client_factory=cf_chat_thread, **chat) as g:
+    with loader.command_group(f"{CHAT} participant", client_factory=cf_chat_thread, **common) as g:
         g.custom_command("add", "add_participants")
         g.custom_command("list", "list_participants", table_transformer=fmt.transform_participant_list)
         g.custom_command("remove", "remove_participant", confirmation=True)
 
-    with loader.command_group(f"{CHAT} message", client_factory=cf_chat_thread, **chat) as g:
+    with loader.command_group(f"{CHAT} message", client_factory=cf_chat_thread, **common) as g:
         g.custom_command("send", "send_message", table_transformer=fmt.transform_message_send)
         g.custom_command("list", "list_messages", table_transformer=fmt.transform_message_list)
         g.custom_command("get", "get_message", table_transformer=fmt.transform_message_show)
         g.custom_command("update", "update_message")
         g.custom_command("delete", "delete_message", confirmation=True)
 
-    with loader.command_group(f"{CHAT} message receipt", client_factory=cf_chat_thread, **chat) as g:
+    with loader.command_group(f"{CHAT} message receipt", client_factory=cf_chat_thread, **common) as g:
         g.custom_command("send", "send_read_receipt")
         g.custom_command("list", "list_read_receipts", table_transformer=fmt.transform_receipt_list)
 
-    with loader.command_group(f"{CHAT} typing", client_factory=cf_chat_thread, **chat) as g:
+    with loader.command_group(f"{CHAT} typing", client_factory=cf_chat_thread, **common) as g:
         g.custom_command("send", "send_typing")
 
     for group in IDENTITY_GROUPS:
         with loader.command_group(group, custom_command_type=custom):
             pass
-        with loader.command_group(f"{group} user", client_factory=cf_identity, **chat) as g:
+        with loader.command_group(f"{group} user", client_factory=cf_identity, **common) as g:
             g.custom_command("create", "create_user", table_transformer=fmt.transform_user)
             g.custom_command("delete", "delete_user", confirmation=True)
-        with loader.command_group(f"{group} token", client_factory=cf_identity, **chat) as g:
+        with loader.command_group(f"{group} token", client_factory=cf_identity, **common) as g:
             g.custom_command("issue", "issue_token", table_transformer=fmt.transform_token,
                              sensitive_info=g.sensitive(sensitive_keys=["token"]))
             g.custom_command("revoke", "revoke_tokens", confirmation=True)

@@ -281,9 +281,20 @@ def test_az_config_file_fallback_is_read(tmp_path):
     config.write_text(f"[communication]\nendpoint = http://insecure.example\naccess_token = {GOOD_TOKEN}\n")
     try:
         result = chat("thread", "list", endpoint=None, access_token=None)
-        assert_refused(result, "--endpoint must be an https URL")
+        assert_refused(result, "--endpoint must be an https URL", "(value from az config communication.endpoint)")
     finally:
         if saved is None:
             config.unlink()
         else:
             config.write_text(saved)
+
+
+def test_bad_values_from_variables_say_where_they_came_from():
+    result = chat("thread", "list", endpoint=None, access_token=None,
+                  env={"AZURE_COMMUNICATION_ENDPOINT": "http://x", "AZURE_COMMUNICATION_ACCESS_TOKEN": GOOD_TOKEN})
+    assert_refused(result, "--endpoint must be an https URL", "(value from AZURE_COMMUNICATION_ENDPOINT)")
+    result = chat("thread", "list", access_token=None, env={"AZURE_COMMUNICATION_ACCESS_TOKEN": "nope"})
+    assert_refused(result, "The access token is not a valid ACS token (value from AZURE_COMMUNICATION_ACCESS_TOKEN)")
+    result = run("communication", "identity", "user", "create",
+                 env={"AZURE_COMMUNICATION_CONNECTION_STRING": "endpoint=https://x/"})
+    assert_refused(result, "(value from AZURE_COMMUNICATION_CONNECTION_STRING)")
