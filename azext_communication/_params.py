@@ -100,7 +100,7 @@ def load_arguments(loader: Any, _: Any) -> None:
         c.argument("content", options_list=["--content"], help="The new content.",
                    validator=v.validate_message_update)
         c.argument("metadata", options_list=["--metadata"], nargs="+",
-                   help="Metadata to set, as space-separated key=value pairs (merged with the existing ones).")
+                   help="Metadata to set, as space-separated key=value pairs.")
     with loader.argument_context(f"{CHAT} message list") as c:
         c.argument("start_time", options_list=["--start-time"],
                    help="Only messages created at or after this time. " + START_TIME_HELP,
