@@ -94,6 +94,10 @@ def run_emulator(host: str = "127.0.0.1", port: int = 8443, data_dir: str | None
     except (OSError, RuntimeError) as exc:
         print(f"error: could not start the emulator on {host}:{port}: {exc}", file=sys.stderr)
         return 1
+    # Threads blocked in TLS reads wait for the GIL up to the switch interval (5 ms by default) while another
+    # thread runs Python; a shorter interval cuts that convoy latency under many keep-alive clients. This
+    # process only serves the emulator, so the global setting is ours to choose.
+    sys.setswitchinterval(0.001)
     stop = threading.Event()
     previous = {}
     if threading.current_thread() is threading.main_thread():

@@ -16,7 +16,9 @@ import socket
 import socketserver
 import ssl
 import threading
+import time
 import uuid
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import IO
@@ -26,7 +28,7 @@ from .errors import BadRequest, EmulatorError, PayloadTooLarge
 from .model import ChatModel
 from .store import MemoryStore, SqliteStore, Store
 from .tokens import decode_access_key
-from .wire import JSON_TYPE, MAX_BODY_BYTES, FaultInjector, WireApp
+from .wire import JSON_TYPE, MAX_BODY_BYTES, FaultInjector, LowerHeaders, WireApp
 
 log = logging.getLogger("azext_communication.emulator")
 
@@ -40,6 +42,18 @@ _REASONS = {code: v[0] for code, v in BaseHTTPRequestHandler.responses.items()}
 _ERROR_CODES = {400: "BadRequest", 408: "RequestTimeout", 413: "RequestEntityTooLarge", 414: "UriTooLong",
                 431: "RequestHeaderFieldsTooLarge", 500: "InternalServerError", 501: "NotImplemented",
                 505: "HttpVersionNotSupported"}
+
+
+_date_cache: tuple[int, str] = (0, "")
+
+
+def _http_date() -> str:
+    """The Date header, formatted once per second."""
+    global _date_cache
+    now = int(time.time())
+    if _date_cache[0] != now:
+        _date_cache = (now, formatdate(now, usegmt=True))
+    return _date_cache[1]
 
 
 def emulator_home() -> Path:
@@ -86,7 +100,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _write(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
         reason = _REASONS.get(status, "")
         out = [f"HTTP/1.1 {status} {reason}", f"Server: {self.server_version}",
-               f"Date: {self.date_time_string()}", f"MS-CV: {self.server.next_cv()}"]
+               f"Date: {_http_date()}", f"MS-CV: {self.server.next_cv()}"]
         out.extend(f"{k}: {v}" for k, v in headers)
         out.append(f"Content-Length: {len(body)}")
         if self.close_connection:
@@ -172,9 +186,12 @@ class _Handler(BaseHTTPRequestHandler):
                 self.close_connection = True  # the rest of the body is still on the wire
             self._write(*WireApp.error_response(exc))
             return
+        raw_headers = getattr(self.headers, "_headers", None)  # skip email.message's per-item policy parsing
+        if raw_headers is None:
+            raw_headers = self.headers.items()
+        hdrs = LowerHeaders((k.lower(), v) for k, v in raw_headers)
         try:
-            status, headers, payload = self.server.app.handle(self.command, self.path, dict(self.headers.items()),
-                                                              body)
+            status, headers, payload = self.server.app.handle(self.command, self.path, hdrs, body)
         except Exception:  # WireApp.handle already catches everything; this is the last line of defence
             log.exception("unhandled error for %s %s", self.command, self.path)
             status, headers, payload = WireApp.error_response(EmulatorError("An internal error occurred."))

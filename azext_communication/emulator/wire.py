@@ -42,6 +42,13 @@ _THREAD_ID_RE = re.compile(r"^19:\S+@thread(\.[A-Za-z0-9]+)?$")
 _FRACTION_RE = re.compile(r"(\.\d{1,6})\d*")
 
 Response = tuple[int, list[tuple[str, str]], bytes]
+_SUPPORTED_HEADER = {v: ", ".join(v) for v in (CHAT_API_VERSIONS, IDENTITY_API_VERSIONS)}
+
+
+class LowerHeaders(dict):
+    """Header dict whose keys are already lower-case (the server builds it; skips a second pass)."""
+
+    lowercase = True
 
 
 # ----------------------------------------------------------------------------------------------- formatting
@@ -211,6 +218,20 @@ class FaultInjector:
 
 # ----------------------------------------------------------------------------------------------- the app
 
+def _parse_query(query: str) -> dict[str, str]:
+    """Query parameters (first value wins); fast path for the common plain `name=value&...` form."""
+    if not query:
+        return {}
+    if "%" in query or "+" in query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+    else:
+        pairs = [(k, v) for k, _, v in (p.partition("=") for p in query.split("&") if p)]
+    out: dict[str, str] = {}
+    for k, v in pairs:
+        out.setdefault(k, v)
+    return out
+
+
 class Request:
     """One parsed request: decoded path segments, query, lower-cased headers, raw body."""
 
@@ -227,10 +248,10 @@ class Request:
         path, _, query = target.partition("?")
         self.raw_path = path
         self.path = path
-        self.segments = [unquote(s) for s in path.split("/")[1:]]
+        self.segments = [unquote(s) if "%" in s else s for s in path.split("/")[1:]]
         while self.segments and self.segments[-1] == "":
             self.segments.pop()
-        self.query = dict(parse_qsl(query, keep_blank_values=True))
+        self.query = _parse_query(query)
         self.headers = headers
         self.body = body
 
@@ -265,7 +286,7 @@ class WireApp:
     # ------------------------------------------------------------------ entry point
     def handle(self, method: str, raw_target: str, headers: Mapping[str, str], body: bytes) -> Response:
         """Answer one request. `headers` keys are matched case-insensitively."""
-        hdrs = {k.lower(): v for k, v in headers.items()}
+        hdrs = headers if getattr(headers, "lowercase", False) else {k.lower(): v for k, v in headers.items()}
         extra: list[tuple[str, str]] = []
         rid = hdrs.get("x-ms-client-request-id")
         if rid:
@@ -433,7 +454,7 @@ class WireApp:
 
     @staticmethod
     def _versions(supported: tuple[str, ...], _version: str) -> list[tuple[str, str]]:
-        return [("api-supported-versions", ", ".join(supported))]
+        return [("api-supported-versions", _SUPPORTED_HEADER[supported])]
 
     def _admin(self, req: Request) -> tuple[int, object, list[tuple[str, str]]]:
         self._allow(req, "GET", "POST", "DELETE")
@@ -554,7 +575,7 @@ class WireApp:
                 msg = model.send_message(caller, tid, body.get("content"), body.get("type", "text"),
                                          body.get("senderDisplayName"), body.get("metadata"))
                 host = req.headers.get("host", "127.0.0.1")
-                hdrs.append(("Location", f"https://{host}/chat/threads/{quote(tid, safe='')}/messages/{msg.id}"))
+                hdrs.append(("Location", f"https://{host}{req.raw_path.rstrip('/')}/{msg.id}"))
                 return 201, {"id": msg.id}, hdrs
             if n == 2:
                 lim.hit("message.list", user=user, thread=tid)
