@@ -283,6 +283,11 @@ class WireApp:
         self.faults = faults or FaultInjector()
         self.clock_s = time.time  # for HMAC clock-skew checks
 
+    @property
+    def default_host(self) -> str:
+        """Host for absolute links when a client sent no Host header (HTTP/1.0)."""
+        return f"127.0.0.1:{self.server_port}" if self.server_port else "127.0.0.1"
+
     # ------------------------------------------------------------------ entry point
     def handle(self, method: str, raw_target: str, headers: Mapping[str, str], body: bytes) -> Response:
         """Answer one request. `headers` keys are matched case-insensitively."""
@@ -331,7 +336,7 @@ class WireApp:
         if not version:
             raise BadRequest("An API version is required, but was not specified.", code="ApiVersionUnspecified")
         if version not in supported:
-            host = req.headers.get("host", "127.0.0.1")
+            host = req.headers.get("host") or self.default_host
             raise BadRequest(f"The HTTP resource that matches the request URI 'https://{host}{req.raw_target}' "
                              f"does not support the API version '{version}'.", code="UnsupportedApiVersion")
         return version
@@ -382,11 +387,10 @@ class WireApp:
         tok = req.query.get("syncState")
         return None if tok is None else _decode_cursor(kind, tok)
 
-    @staticmethod
-    def _next_link(req: Request, kind: str, page: m.Page, size: int, version: str) -> dict:
+    def _next_link(self, req: Request, kind: str, page: m.Page, size: int, version: str) -> dict:
         out: dict = {"value": None}
         if page.cursor is not None:
-            host = req.headers.get("host", "127.0.0.1")
+            host = req.headers.get("host") or self.default_host
             out["nextLink"] = (f"https://{host}{req.raw_path}?syncState={_encode_cursor(kind, page.cursor)}"
                                f"&maxPageSize={size}&api-version={quote(version, safe='')}")
         return out
@@ -549,7 +553,7 @@ class WireApp:
                 out: dict = {"chatThread": thread_json(t)}
                 if invalid:
                     out["invalidParticipants"] = invalid
-                host = req.headers.get("host", "127.0.0.1")
+                host = req.headers.get("host") or self.default_host
                 hdrs.append(("Location", f"https://{host}/chat/threads/{quote(t.id, safe='')}"))
                 return 201, out, hdrs
             lim.hit("thread.list", user=user)
@@ -574,7 +578,7 @@ class WireApp:
                 body = req.json()
                 msg = model.send_message(caller, tid, body.get("content"), body.get("type", "text"),
                                          body.get("senderDisplayName"), body.get("metadata"))
-                host = req.headers.get("host", "127.0.0.1")
+                host = req.headers.get("host") or self.default_host
                 hdrs.append(("Location", f"https://{host}{req.raw_path.rstrip('/')}/{msg.id}"))
                 return 201, {"id": msg.id}, hdrs
             if n == 2:
