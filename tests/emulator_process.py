@@ -9,10 +9,12 @@ import selectors
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 30.0
@@ -27,6 +29,15 @@ class EmulatorProcess:
     ca_bundle: str
     process: subprocess.Popen
     args: list[str] = field(default_factory=list)
+    log: IO[bytes] | None = None  # the process's stderr (a file, so a chatty emulator never blocks on a pipe)
+
+    def stderr_text(self) -> str:
+        """What the emulator logged so far."""
+        if self.log is None or self.log.closed:
+            return ""
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
 
     @property
     def access_key(self) -> str:
@@ -41,7 +52,7 @@ class EmulatorProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout)
-        for stream in (self.process.stdout, self.process.stderr):
+        for stream in (self.process.stdout, self.process.stderr, self.log):
             if stream:
                 stream.close()
         return self.process.returncode
@@ -55,7 +66,9 @@ def start_emulator(*extra: str, data_dir: str | os.PathLike | None = None, port:
         args += ["--data-dir", str(data_dir)]
     proc_env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     proc_env.update(env or {})
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=proc_env, cwd=str(ROOT))
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - closed by EmulatorProcess.stop
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL, env=proc_env,
+                            cwd=str(ROOT))
     sel = selectors.DefaultSelector()
     sel.register(proc.stdout, selectors.EVENT_READ)
     deadline = time.monotonic() + START_TIMEOUT
@@ -70,11 +83,15 @@ def start_emulator(*extra: str, data_dir: str | os.PathLike | None = None, port:
             line += chunk
     sel.close()
     if not line.strip():
-        proc.kill()
-        _, err = proc.communicate(timeout=10)
-        raise RuntimeError(f"emulator did not start: {err.decode(errors='replace')[-2000:]}")
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate(timeout=10)
+        log.seek(0)
+        err = log.read().decode(errors="replace")
+        log.close()
+        raise RuntimeError(f"emulator did not start: {err[-2000:]}")
     info = json.loads(line)
-    return EmulatorProcess(info["endpoint"], info["connectionString"], info["caBundle"], proc, args)
+    return EmulatorProcess(info["endpoint"], info["connectionString"], info["caBundle"], proc, args, log)
 
 
 @contextlib.contextmanager

@@ -105,6 +105,7 @@ def test_json_handshake_stdout_and_sigterm(home: dict) -> None:
         out, err = emu.process.communicate(timeout=15)
         assert emu.process.returncode == 0
         assert out == b""  # the JSON line was the only stdout output
+        assert "listening on " + emu.endpoint in emu.stderr_text()  # logs go to stderr
     finally:
         emu.stop()
 
