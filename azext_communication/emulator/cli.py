@@ -81,52 +81,64 @@ def _setup_logging(level: str = "INFO") -> None:
 def run_emulator(host: str = "127.0.0.1", port: int = 8443, data_dir: str | None = None,
                  access_key: str | None = None, throttle: bool = False, json_output: bool = False,
                  faults: list[str] | None = None) -> int:
-    """Run the emulator in the foreground until SIGINT/SIGTERM; returns the exit code (0 on a clean stop)."""
+    """Run the emulator in the foreground until SIGINT/SIGTERM; returns the exit code (0 on a clean stop,
+    2 for an invalid option value, 1 when it cannot start)."""
     _setup_logging(logging.getLevelName(log.level) if log.level else "INFO")
-    try:
-        fault_specs = [parse_fault(f) for f in faults or []]
-        server = EmulatorServer(host=host, port=port, data_dir=data_dir, access_key=access_key,
-                                throttle=throttle, faults=fault_specs)
-        server.start()
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except (OSError, RuntimeError) as exc:
-        print(f"error: could not start the emulator on {host}:{port}: {exc}", file=sys.stderr)
-        return 1
-    # Threads blocked in TLS reads wait for the GIL up to the switch interval (5 ms by default) while another
-    # thread runs Python; a shorter interval cuts that convoy latency under many keep-alive clients. This
-    # process only serves the emulator, so the global setting is ours to choose.
-    sys.setswitchinterval(0.001)
     stop = threading.Event()
-    previous = {}
-    if threading.current_thread() is threading.main_thread():
+    previous: dict = {}
+    if threading.current_thread() is threading.main_thread():  # signals can only be handled there
         for sig in (signal.SIGINT, signal.SIGTERM):
             previous[sig] = signal.signal(sig, lambda *_: stop.set())
+    # Threads blocked in TLS reads wait for the GIL up to the switch interval (5 ms by default) while another
+    # thread runs Python; a shorter interval cuts that convoy latency under many keep-alive clients.
+    old_interval = sys.getswitchinterval()
+    sys.setswitchinterval(0.001)
+    server = None
     try:
-        if json_output:
-            sys.stdout.write(json.dumps({"endpoint": server.endpoint, "connectionString": server.connection_string,
-                                         "caBundle": server.ca_bundle}) + "\n")
-        else:
-            sys.stdout.write(
-                "Azure Communication Services emulator is running.\n"
-                f"  Endpoint:          {server.endpoint}\n"
-                f"  Connection string: {server.connection_string}\n"
-                f"  Data:              {server.data_dir or 'in memory (lost on exit)'}\n"
-                "Trust its certificate in this shell (keeps the public roots trusted too):\n"
-                f"  export REQUESTS_CA_BUNDLE={server.ca_bundle}\n"
-                "Press Ctrl+C to stop.\n")
-        sys.stdout.flush()
+        try:
+            fault_specs = [parse_fault(f) for f in faults or []]
+            server = EmulatorServer(host=host, port=port, data_dir=data_dir, access_key=access_key,
+                                    throttle=throttle, faults=fault_specs)
+            server.start()
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        except (OSError, RuntimeError) as exc:
+            print(f"error: could not start the emulator on {host}:{port}: {exc}", file=sys.stderr)
+            return 1
+        try:
+            _announce(server, json_output)
+        except OSError as exc:  # stdout closed by the parent: keep serving, the log says where
+            log.warning("could not write the start-up message: %s", exc)
         while not stop.wait(0.5):
             pass
     except KeyboardInterrupt:
         pass
     finally:
-        log.info("stopping the emulator")
-        server.stop()
+        if server is not None:
+            log.info("stopping the emulator")
+            server.stop()
+        sys.setswitchinterval(old_interval)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return 0
+
+
+def _announce(server: EmulatorServer, json_output: bool) -> None:
+    """What a user (or a script with --json: exactly one line) needs to connect."""
+    if json_output:
+        sys.stdout.write(json.dumps({"endpoint": server.endpoint, "connectionString": server.connection_string,
+                                     "caBundle": server.ca_bundle}) + "\n")
+    else:
+        sys.stdout.write(
+            "Azure Communication Services emulator is running.\n"
+            f"  Endpoint:          {server.endpoint}\n"
+            f"  Connection string: {server.connection_string}\n"
+            f"  Data:              {server.data_dir or 'in memory (lost on exit)'}\n"
+            "Trust its certificate in this shell (keeps the public roots trusted too):\n"
+            f"  export REQUESTS_CA_BUNDLE={server.ca_bundle}\n"
+            "Press Ctrl+C to stop.\n")
+    sys.stdout.flush()
 
 
 def main(argv: list[str] | None = None) -> int:
