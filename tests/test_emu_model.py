@@ -422,3 +422,28 @@ def test_sqlite_store_roundtrip(tmp_path, clock: Clock) -> None:
     t2, _ = m2.create_thread(caller, "idem", [], request_id="rid")
     assert len(m2.list_threads(caller, 50, None).items) == 2 and t2.topic == "idem"
     m2.close()
+
+
+def test_token_payload_property() -> None:
+    """Whatever the claims hold, the SDK's non-strict standard-base64 parser reads the payload back."""
+    import base64
+    import json
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from azext_communication.emulator.tokens import TokenCodec
+
+    codec = TokenCodec(b"secret")
+
+    @settings(max_examples=150, deadline=None)
+    @given(st.dictionaries(st.text(max_size=8), st.text(max_size=40), max_size=5), st.integers(0, 2**33))
+    def check(extra: dict, exp: int) -> None:
+        claims = {**extra, "exp": exp}
+        token = codec.encode(claims)
+        payload = token.split(".")[1]
+        assert "-" not in payload and "_" not in payload
+        assert json.loads(base64.b64decode(payload + "==").decode("ascii")) == claims
+        assert codec.decode(token) == claims
+
+    check()
