@@ -82,7 +82,8 @@ def ms(seconds: float) -> str:
 class Bench:
     """Holds the seeded emulator, the child environment and the report while the sections run."""
 
-    def __init__(self, runs: int, messages: int, threads: int, duration: float) -> None:
+    def __init__(self, runs: int, messages: int, threads: int, duration: float, source: Path = ROOT) -> None:
+        self.source = source
         self.runs = runs
         self.messages = messages
         self.threads = threads
@@ -110,7 +111,7 @@ class Bench:
         self.env = dict(
             os.environ,
             AZURE_CONFIG_DIR=str(WORK / "azconfig"),
-            AZURE_EXTENSION_DEV_SOURCES=str(ROOT),
+            AZURE_EXTENSION_DEV_SOURCES=str(self.source),
             AZURE_CORE_COLLECT_TELEMETRY="no",
             AZURE_CORE_NO_COLOR="true",
             REQUESTS_CA_BUNDLE=ca,
@@ -146,7 +147,9 @@ class Bench:
     # ----------------------------------------------------------------------------------------- helpers
     def timed(self, name: str, argv: list[str]) -> Run:
         """One child run; its stdout and stderr are kept under .bench/out/ for checks and post-mortems."""
-        run = run_timed(argv, self.env, WORK / "out" / f"{name}.out", WORK / "out" / f"{name}.err")
+        # cwd outside the checkout: `python -m azure.cli` puts the cwd first on sys.path, which would shadow
+        # the extension source az is told to load.
+        run = run_timed(argv, self.env, WORK / "out" / f"{name}.out", WORK / "out" / f"{name}.err", cwd=WORK)
         if run.rc != 0:
             err = (WORK / "out" / f"{name}.err").read_text(errors="replace").strip().splitlines()
             raise RuntimeError(f"{' '.join(argv[:6])} exited {run.rc}: {err[-1] if err else ''}")
@@ -323,9 +326,9 @@ class Bench:
         print(f"profiles written to {folder}", file=sys.stderr)
 
     def profile_emulator(self, folder: Path) -> None:
-        """py-spy (all threads, not pausing the server) on the emulator while 8 clients send messages."""
+        """py-spy on the emulator while 8 clients send: every thread, only samples holding the GIL (CPU, not waits)."""
         raw = folder / "emulator-8-clients.txt"
-        spy = subprocess.Popen([str(Path(PYTHON).parent / "py-spy"), "record", "--nonblocking", "-p",
+        spy = subprocess.Popen([str(Path(PYTHON).parent / "py-spy"), "record", "--nonblocking", "--gil", "-p",
                                 str(self.emulator.process.pid), "-d", str(int(self.duration) + 2), "-f", "raw",
                                 "-o", str(raw)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
@@ -381,11 +384,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="also write pyinstrument profiles to .bench/profiles")
     parser.add_argument("--results", default=str(BENCH / "RESULTS.md"), help="where to write the markdown")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a budget fails")
+    parser.add_argument("--source", type=Path, default=ROOT,
+                        help="extension checkout az loads (to measure a candidate change against this one)")
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
     info = machine_info()
-    bench = Bench(args.runs, args.messages, args.threads, args.duration)
+    bench = Bench(args.runs, args.messages, args.threads, args.duration, args.source.resolve())
     sections: dict[str, Callable[[], None]] = {
         "threads": bench.thread_list, "messages": bench.message_list, "max50": bench.max_items,
         "load": bench.load_table, "sends": bench.emulator_throughput,
@@ -410,7 +415,7 @@ def main(argv: list[str] | None = None) -> int:
         (WORK / "raw.json").write_text(json.dumps(bench.report.raw, indent=1))
     text = render(bench.report, info, args.runs, time.perf_counter() - started)
     print(text)
-    if args.only is None:
+    if args.only is None and args.source.resolve() == ROOT:
         Path(args.results).write_text(text)
     return 1 if args.strict and bench.report.failed() else 0
 
