@@ -1,8 +1,8 @@
 """Shared pieces of the benchmark: paths, child-process timing with peak RSS, servers that print a JSON line.
 
-Every timed child is started with `subprocess.Popen` and reaped with `os.wait4`, so wall time and the
-child's own peak RSS (`ru_maxrss`) come from the same run (`.venv/bin/az` execs Python, so its pid is the
-Python process).
+Every timed child is spawned by a small helper process and reaped there with `os.wait4`, so wall time and
+the child's own peak RSS (`ru_maxrss`) come from the same run (`.venv/bin/az` execs Python, so its pid is
+the Python process).
 """
 
 from __future__ import annotations
@@ -38,23 +38,57 @@ class Run:
     rc: int
 
 
+class Spawner:
+    """The small helper process (bench/spawner.py) that starts every timed child; see there for why."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen([PYTHON, str(BENCH / "spawner.py")], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True, cwd=str(ROOT))
+
+    def run(self, argv: Sequence[str], env: dict[str, str], stdout_path: Path | None, stderr_path: Path | None,
+            cwd: Path) -> Run:
+        request = {"argv": list(argv), "env": env, "cwd": str(cwd),
+                   "stdout": str(stdout_path) if stdout_path else None,
+                   "stderr": str(stderr_path) if stderr_path else None}
+        self.proc.stdin.write(json.dumps(request) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError("the spawner process died")
+        answer = json.loads(line)
+        if "error" in answer:
+            raise RuntimeError(f"could not start {argv[0]}: {answer['error']}")
+        return Run(answer["wall"], answer["maxrss_kb"], answer["rc"])
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        self.proc.stdout.close()
+
+
+_spawner: Spawner | None = None
+
+
 def run_timed(argv: Sequence[str], env: dict[str, str], stdout_path: Path | None = None,
               stderr_path: Path | None = None, cwd: Path | None = None) -> Run:
-    """Run a child to completion; wall time from spawn to reap, peak RSS of that child from `wait4`."""
-    out = open(stdout_path, "wb") if stdout_path else subprocess.DEVNULL  # noqa: SIM115
-    err = open(stderr_path, "wb") if stderr_path else subprocess.DEVNULL  # noqa: SIM115
-    try:
-        start = time.perf_counter()
-        proc = subprocess.Popen(list(argv), stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env,
-                                cwd=str(cwd or ROOT))
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)  # already reaped: keep Popen from waiting again
-    finally:
-        for f in (out, err):
-            if f is not subprocess.DEVNULL:
-                f.close()
-    return Run(wall, usage.ru_maxrss, proc.returncode)
+    """Run a child to completion through the spawner: wall time from spawn to reap, its own peak RSS."""
+    global _spawner
+    if _spawner is None or _spawner.proc.poll() is not None:
+        _spawner = Spawner()
+    return _spawner.run(argv, env, stdout_path, stderr_path, cwd or ROOT)
+
+
+def close_spawner() -> None:
+    """Stop the helper process (the bench calls this on the way out)."""
+    global _spawner
+    if _spawner is not None:
+        _spawner.close()
+        _spawner = None
 
 
 def median(values: Sequence[float]) -> float:

@@ -33,6 +33,7 @@ from common import (
     WORK,
     JsonServer,
     Run,
+    close_spawner,
     machine_info,
     median,
     run_timed,
@@ -140,27 +141,30 @@ class Bench:
         seed_messages(self.emulator.endpoint, ca, self.token, self.big_thread, self.messages)
 
     def stop(self) -> None:
+        """Nothing the bench started is left running."""
+        close_spawner()
         if self.emulator:
             self.emulator.stop()
             self.emulator = None
 
     # ----------------------------------------------------------------------------------------- helpers
-    def timed(self, name: str, argv: list[str]) -> Run:
+    def timed(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> Run:
         """One child run; its stdout and stderr are kept under .bench/out/ for checks and post-mortems."""
         # cwd outside the checkout: `python -m azure.cli` puts the cwd first on sys.path, which would shadow
         # the extension source az is told to load.
-        run = run_timed(argv, self.env, WORK / "out" / f"{name}.out", WORK / "out" / f"{name}.err", cwd=WORK)
+        run = run_timed(argv, env or self.env, WORK / "out" / f"{name}.out", WORK / "out" / f"{name}.err", cwd=WORK)
         if run.rc != 0:
             err = (WORK / "out" / f"{name}.err").read_text(errors="replace").strip().splitlines()
             raise RuntimeError(f"{' '.join(argv[:6])} exited {run.rc}: {err[-1] if err else ''}")
         return run
 
-    def rounds(self, variants: dict[str, list[str]]) -> dict[str, list[Run]]:
+    def rounds(self, variants: dict[str, list[str]], envs: dict[str, dict[str, str]] | None = None
+               ) -> dict[str, list[Run]]:
         """`runs` rounds, each running every variant once, in turn (interleaved, not batched)."""
         results: dict[str, list[Run]] = {k: [] for k in variants}
         for i in range(self.runs):
             for name, argv in variants.items():
-                results[name].append(self.timed(f"{name}-{i}", argv))
+                results[name].append(self.timed(f"{name}-{i}", argv, (envs or {}).get(name)))
         for name, runs in results.items():
             self.report.raw[name] = {"wall_s": [round(r.wall, 4) for r in runs],
                                      "maxrss_kb": [r.maxrss_kb for r in runs]}
