@@ -19,8 +19,11 @@ class CommunicationCommandsLoader(AzCommandsLoader):
     def __init__(self, cli_ctx: Any = None) -> None:
         from azure.cli.core.commands import CliCommandType
 
+        from azext_communication._errors import install_log_redaction
+
         custom = CliCommandType(operations_tmpl="azext_communication.custom#{}")
         super().__init__(cli_ctx=cli_ctx, custom_command_type=custom)
+        install_log_redaction()  # logging is configured by now: redact secrets from whatever it prints
 
     def load_command_table(self, args: Any) -> dict:
         from azext_communication.commands import load_command_table

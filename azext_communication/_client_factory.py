@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlparse
 
-from ._errors import set_error_context
+from ._errors import install_log_redaction, set_error_context
+from ._validators import resolve_timeout
 from ._version import VERSION
 
 
@@ -23,14 +24,29 @@ def user_agent() -> str:
     return f"AzureCli/{VERSION} azure-cli-core/{core_version} azext-communication"
 
 
-def _record_context(kind: str, endpoint: str | None, kwargs: dict[str, Any]) -> None:
+def _client_options(cli_ctx: Any, kind: str, endpoint: str | None, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Keyword arguments every SDK client gets, and the error context of the command.
+
+    - `user_agent`: the contract's `AzureCli/<version>` prefix.
+    - `connection_timeout` / `read_timeout` from AZURE_COMMUNICATION_TIMEOUT (or az config communication.timeout)
+      when set, so a stalled service fails in bounded time.
+    - `logging_enable=False`: the SDK's network trace would print request and response bodies, which hold
+      tokens (identity token responses); `--debug` shows the urllib3 request lines, never bodies.
+    """
+    install_log_redaction()
+    timeout = resolve_timeout(cli_ctx)
     set_error_context(
         kind=kind,
         endpoint=endpoint,
         thread_id=kwargs.get("thread_id"),
         message_id=kwargs.get("message_id"),
         user=kwargs.get("user"),
+        timeout=timeout,
     )
+    options: dict[str, Any] = {"user_agent": user_agent(), "logging_enable": False}
+    if timeout is not None:
+        options.update(connection_timeout=timeout, read_timeout=timeout)
+    return options
 
 
 def _token_credential(access_token: str) -> Any:
@@ -45,8 +61,8 @@ def cf_chat(cli_ctx: Any, kwargs: dict[str, Any]) -> Any:
 
     endpoint = kwargs.pop("endpoint")
     access_token = kwargs.pop("access_token")
-    _record_context("chat", endpoint, kwargs)
-    return ChatClient(endpoint, _token_credential(access_token), user_agent=user_agent())
+    options = _client_options(cli_ctx, "chat", endpoint, kwargs)
+    return ChatClient(endpoint, _token_credential(access_token), **options)
 
 
 def cf_chat_thread(cli_ctx: Any, kwargs: dict[str, Any]) -> Any:
@@ -55,9 +71,9 @@ def cf_chat_thread(cli_ctx: Any, kwargs: dict[str, Any]) -> Any:
 
     endpoint = kwargs.pop("endpoint")
     access_token = kwargs.pop("access_token")
-    _record_context("chat", endpoint, kwargs)
+    options = _client_options(cli_ctx, "chat", endpoint, kwargs)
     thread_id = kwargs.pop("thread_id")
-    return ChatThreadClient(endpoint, _token_credential(access_token), thread_id, user_agent=user_agent())
+    return ChatThreadClient(endpoint, _token_credential(access_token), thread_id, **options)
 
 
 def _connection_string_endpoint(conn_str: str) -> str | None:
@@ -77,5 +93,5 @@ def cf_identity(cli_ctx: Any, kwargs: dict[str, Any]) -> Any:
     from azure.communication.identity import CommunicationIdentityClient
 
     conn_str = kwargs.pop("connection_string")
-    _record_context("identity", _connection_string_endpoint(conn_str), kwargs)
-    return CommunicationIdentityClient.from_connection_string(conn_str, user_agent=user_agent())
+    options = _client_options(cli_ctx, "identity", _connection_string_endpoint(conn_str), kwargs)
+    return CommunicationIdentityClient.from_connection_string(conn_str, **options)

@@ -9,6 +9,7 @@ ClientRequestError for a refused connection. Users need one line that says what 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from contextvars import ContextVar
 from typing import Any, NoReturn
@@ -37,9 +38,11 @@ TLS_HINT = (
 _SECRET_PATTERNS = (
     re.compile(r"eyJ[A-Za-z0-9_+/=-]*\.[A-Za-z0-9_+/=-]+\.[A-Za-z0-9_+/=-]*"),  # JWTs
     re.compile(r"[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_+/=-]{20,}\.[A-Za-z0-9_+/=-]*"),  # other token-shaped values
-    re.compile(r"(?i)(accesskey=)[^;\s]+"),
-    re.compile(r"(?i)(Signature=)[^&\s]+"),
-    re.compile(r"(?i)(Bearer )\S+"),
+    # key=value shapes; a value starting with '<' is a placeholder in help text such as accesskey=<base64 key>
+    re.compile(r"(?i)(accesskey=)(?!<)[^;\s'\"]+"),
+    re.compile(r"(?i)(Signature=)(?!<)[^&\s'\"]+"),
+    re.compile(r"(?i)(Bearer )(?!<)[^\s'\"]+"),
+    re.compile(r"(?i)(\\?[\"']token\\?[\"']\s*:\s*\\?[\"'])[^\"'\\]+"),  # "token": "..." in JSON bodies
 )
 
 
@@ -53,12 +56,56 @@ def get_error_context() -> dict[str, Any]:
     return dict(_CONTEXT.get() or {})
 
 
-def redact(text: str) -> str:
-    """Remove anything that looks like a token, key or signature, and fold the text onto one line."""
-    text = " ".join(str(text).split())
+def redact_secrets(text: str) -> str:
+    """Replace anything that looks like a token, key or signature with <redacted> (line breaks are kept)."""
+    text = str(text)
     for pattern in _SECRET_PATTERNS:
         text = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + "<redacted>", text)
     return text
+
+
+def redact(text: str) -> str:
+    """Remove anything that looks like a token, key or signature, and fold the text onto one line."""
+    return redact_secrets(" ".join(str(text).split()))
+
+
+class RedactingFilter(logging.Filter):
+    """Handler filter that redacts tokens, access keys and signatures from every record a handler emits.
+
+    Why on handlers: a filter on a logger only sees records logged to that very logger, while azure-core,
+    urllib3 and core's own error logging reach the console through the root and `cli` handlers. `--debug`
+    prints request details and tracebacks; none of it may show a token or the access key.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a record that cannot format is left to the handler's own error handling
+            return True
+        cleaned = redact_secrets(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact_secrets(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact_secrets(record.stack_info)
+        return True
+
+
+_FILTER = RedactingFilter()
+
+
+def install_log_redaction() -> None:
+    """Attach the redacting filter to every handler configured so far (console, log file, core's command
+    log); idempotent. Called when the command table loads and again when a client is built."""
+    loggers = [logging.getLogger()] + [logger for logger in list(logging.Logger.manager.loggerDict.values())
+                                       if isinstance(logger, logging.Logger)]
+    for logger in loggers:
+        for handler in list(logger.handlers):
+            if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+                handler.addFilter(_FILTER)
 
 
 def _service_error(ex: Any) -> tuple[str | None, str]:
@@ -125,6 +172,11 @@ def _http_error(ex: Any, ctx: dict[str, Any]) -> AzCLIError:
         return ResourceNotFoundError(f"{_what_was_not_found(ctx)} was not found ({detail}).")
     if status == 400:
         return BadRequestError(f"The service refused the request ({detail}).")
+    if status == 413:
+        return BadRequestError(
+            f"The service refused the request as too large ({detail}): a chat message (content plus metadata) "
+            "may hold at most 28 KiB."
+        )
     if status == 429:
         return AzureResponseError(f"The service is still throttling requests after retries ({detail}).")
     if status is not None and status >= 500:
@@ -150,6 +202,8 @@ def _exception_chain(ex: BaseException) -> list[BaseException]:
 
 
 def _connection_error(ex: BaseException, ctx: dict[str, Any]) -> AzCLIError:
+    from azure.core.exceptions import ServiceResponseError, ServiceResponseTimeoutError
+
     endpoint = ctx.get("endpoint") or "the endpoint"
     chain = _exception_chain(ex)
     text = " ".join(f"{type(e).__name__} {e}" for e in chain)
@@ -160,6 +214,19 @@ def _connection_error(ex: BaseException, ctx: dict[str, Any]) -> AzCLIError:
     if "SSLError" in text or "[SSL" in text:
         return AzureConnectionError(f"The TLS handshake with {endpoint} failed. {TLS_HINT}")
     lowered = text.lower()
+    if isinstance(ex, ServiceResponseError) and "CERTIFICATE_VERIFY" not in text:
+        # The request was sent: the service may have acted on it even though no answer arrived.
+        if isinstance(ex, ServiceResponseTimeoutError) or "read timed out" in lowered:
+            timeout = ctx.get("timeout")
+            waited = f"within {timeout:g} seconds " if timeout else ""
+            return AzureConnectionError(
+                f"{endpoint} did not answer {waited}(read timeout); the request may still have been processed. "
+                "Set AZURE_COMMUNICATION_TIMEOUT (seconds) to wait longer."
+            )
+        return AzureConnectionError(
+            f"The connection to {endpoint} was closed before an answer arrived; the request may still have been "
+            "processed."
+        )
     if "refused" in lowered:
         reason = "connection refused: is the service or emulator running on that host and port?"
     elif any(s in lowered for s in ("name or service not known", "nodename nor servname", "getaddrinfo",

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._validators import MESSAGE_TYPES, SCOPES
 from .commands import CHAT, CHAT_CLIENT_COMMANDS, IDENTITY_GROUPS, THREAD_CLIENT_COMMANDS
-
-SCOPES = ["chat", "voip", "chat.join", "chat.join.limited", "voip.join"]
-MESSAGE_TYPES = ["text", "html"]
 
 ENDPOINT_HELP = ("The endpoint of the Communication Services resource, e.g. https://<resource>.communication.azure.com"
                  " (https only). Default: AZURE_COMMUNICATION_ENDPOINT, then `az config` communication.endpoint.")
@@ -24,10 +22,20 @@ MAX_ITEMS_HELP = ("Stop after this many items (positive integer). The service is
 SKIP_HELP = "Skip this many items (non-negative integer)."
 
 
+def _choices(values: tuple[str, ...]) -> Any:
+    """Tab completion for a fixed list. The values are checked by a validator, not by argparse `choices`:
+    argparse would answer a wrong value with a usage block and examples instead of one line."""
+    from azure.cli.core.decorators import Completer
+
+    @Completer
+    def _complete(cmd: Any, prefix: str, namespace: Any, **kwargs: Any) -> list[str]:
+        return [value for value in values if value.startswith(prefix or "")]
+
+    return _complete
+
+
 def load_arguments(loader: Any, _: Any) -> None:
     """Register arguments per command scope; validators do all the checking before any request."""
-    from azure.cli.core.commands.parameters import get_enum_type
-
     from . import _validators as v
 
     # Options consumed by the client factories are not in the handlers' signatures: c.extra per command.
@@ -63,11 +71,11 @@ def load_arguments(loader: Any, _: Any) -> None:
     for scope in (f"{CHAT} thread list", f"{CHAT} participant list", f"{CHAT} message list",
                   f"{CHAT} message receipt list"):
         with loader.argument_context(scope) as c:
-            c.argument("max_items", options_list=["--max-items"], type=int, help=MAX_ITEMS_HELP,
+            c.argument("max_items", options_list=["--max-items"], help=MAX_ITEMS_HELP,
                        validator=v.validate_max_items)
     for scope in (f"{CHAT} participant list", f"{CHAT} message receipt list"):
         with loader.argument_context(scope) as c:
-            c.argument("skip", options_list=["--skip"], type=int, help=SKIP_HELP, validator=v.validate_skip)
+            c.argument("skip", options_list=["--skip"], help=SKIP_HELP, validator=v.validate_skip)
 
     # ---------------------------------------------------------------- participants
     with loader.argument_context(f"{CHAT} participant add") as c:
@@ -91,8 +99,9 @@ def load_arguments(loader: Any, _: Any) -> None:
     with loader.argument_context(f"{CHAT} message send") as c:
         c.argument("content", options_list=["--content"], help="The message text (or HTML with --message-type html).",
                    validator=v.validate_content)
-        c.argument("message_type", options_list=["--message-type"], arg_type=get_enum_type(MESSAGE_TYPES),
-                   help="The type of the content.")
+        c.argument("message_type", options_list=["--message-type"], completer=_choices(MESSAGE_TYPES),
+                   help="The type of the content. Allowed values: text, html. Default: text.",
+                   validator=v.validate_message_type)
         c.argument("display_name", options_list=["--display-name"], help="The sender's display name.")
         c.argument("metadata", options_list=["--metadata"], nargs="+",
                    help="Metadata as space-separated key=value pairs.", validator=v.validate_metadata)
@@ -118,12 +127,13 @@ def load_arguments(loader: Any, _: Any) -> None:
             with loader.argument_context(f"{group} {name}") as c:
                 c.argument("user", options_list=["--user"], help=USER_HELP, validator=v.validate_user)
         with loader.argument_context(f"{group} token issue") as c:
-            c.argument("scopes", options_list=["--scope"], nargs="+", arg_type=get_enum_type(SCOPES),
-                       help="One or more scopes of the token.")
+            c.argument("scopes", options_list=["--scope"], nargs="+", completer=_choices(SCOPES),
+                       help="One or more scopes of the token. Allowed values: " + ", ".join(SCOPES) + ".",
+                       validator=v.validate_scopes)
             c.argument("user", options_list=["--user"],
                        help="The user to issue the token for; omit it to create a new user too. " + USER_HELP,
                        validator=v.validate_user)
-            c.argument("expires_in_minutes", options_list=["--expires-in-minutes"], type=int,
+            c.argument("expires_in_minutes", options_list=["--expires-in-minutes"],
                        help="Lifetime of the token in minutes, 60 to 1440. Default: 1440 (24 hours).",
                        validator=v.validate_expires_in_minutes)
         with loader.argument_context(f"{group} token get-for-teams-user") as c:

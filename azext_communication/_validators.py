@@ -23,6 +23,11 @@ ENV_PREFIX = "AZURE_COMMUNICATION_"
 MAX_PAGE_SIZE = 200
 MIN_TOKEN_MINUTES = 60
 MAX_TOKEN_MINUTES = 1440
+# The service's limit for one chat message: content plus metadata, 28 KiB (UTF-8 bytes).
+MAX_MESSAGE_BYTES = 28 * 1024
+MESSAGE_TYPES = ("text", "html")
+SCOPES = ("chat", "voip", "chat.join", "chat.join.limited", "voip.join")
+TIMEOUT_KEY = "timeout"
 
 ACS_USER_PREFIXES = ("8:acs:", "8:dod-acs:", "8:gcch-acs:", "8:spool:")
 _TEAMS_PREFIXES = ("8:orgid:", "8:teamsvisitor:", "8:dod:", "8:gcch:", "28:")
@@ -233,10 +238,37 @@ def validate_topic(namespace: Any) -> None:
         raise InvalidArgumentValueError("--topic must not be empty.")
 
 
+def message_size(content: str | None, metadata: dict[str, str] | None) -> int:
+    """Bytes a message counts against the 28 KiB limit: UTF-8 content plus the metadata as JSON."""
+    size = len(content.encode("utf-8")) if content else 0
+    if metadata:
+        size += len(json.dumps(metadata, ensure_ascii=False).encode("utf-8"))
+    return size
+
+
+def check_message_size(content: str | None, metadata: dict[str, str] | None) -> None:
+    """Refuse a message the service would refuse (413) before sending it: one line instead of a round trip."""
+    size = message_size(content, metadata)
+    if size > MAX_MESSAGE_BYTES:
+        with_metadata = " with --metadata" if metadata else ""
+        raise InvalidArgumentValueError(
+            f"--content is too large: {size} bytes (UTF-8){with_metadata}; a chat message may hold at most "
+            f"{MAX_MESSAGE_BYTES} bytes (28 KiB) of content and metadata."
+        )
+
+
+def _metadata_of(namespace: Any) -> dict[str, str] | None:
+    """--metadata as a dict, whether or not its own validator already ran."""
+    value = getattr(namespace, "metadata", None)
+    return value if value is None or isinstance(value, dict) else parse_metadata(value)
+
+
 def validate_content(namespace: Any) -> None:
-    """--content for message send: required and non-empty."""
-    if not getattr(namespace, "content", None):
+    """--content for message send: required, non-empty, and within the message size limit."""
+    content = getattr(namespace, "content", None)
+    if not content:
         raise InvalidArgumentValueError("--content must not be empty.")
+    check_message_size(content, _metadata_of(namespace))
 
 
 def parse_metadata(items: list[str] | None, option: str = "--metadata") -> dict[str, str] | None:
@@ -254,17 +286,18 @@ def parse_metadata(items: list[str] | None, option: str = "--metadata") -> dict[
 
 def validate_metadata(namespace: Any) -> None:
     """--metadata k=v [k=v ...] -> dict."""
-    namespace.metadata = parse_metadata(getattr(namespace, "metadata", None))
+    namespace.metadata = _metadata_of(namespace)
 
 
 def validate_message_update(namespace: Any) -> None:
-    """message update needs --content and/or --metadata; empty content is refused."""
-    namespace.metadata = parse_metadata(getattr(namespace, "metadata", None))
+    """message update needs --content and/or --metadata; empty or oversized content is refused."""
+    namespace.metadata = _metadata_of(namespace)
     content = getattr(namespace, "content", None)
     if content is None and namespace.metadata is None:
         raise InvalidArgumentValueError("Please specify --content, --metadata, or both.")
     if content is not None and not content:
         raise InvalidArgumentValueError("--content must not be empty.")
+    check_message_size(content, namespace.metadata)
 
 
 def parse_datetime(value: str, option: str = "--start-time") -> datetime:
@@ -289,27 +322,68 @@ def validate_start_time(namespace: Any) -> None:
         namespace.start_time = parse_datetime(value)
 
 
+def parse_int(value: Any, option: str, minimum: int, maximum: int | None = None) -> int:
+    """An integer option checked here rather than by argparse: argparse prints a usage block and examples,
+    the contract wants one line naming the option and what is allowed."""
+    if maximum is not None:
+        allowed = f"an integer between {minimum} and {maximum}"
+    else:
+        allowed = "a non-negative integer" if minimum == 0 else "a positive integer" if minimum == 1 \
+            else f"an integer of at least {minimum}"
+    if isinstance(value, bool):
+        raise InvalidArgumentValueError(f"{option} must be {allowed}; got '{value}'.")
+    try:
+        number = value if isinstance(value, int) else int(str(value).strip(), 10)
+    except ValueError:
+        raise InvalidArgumentValueError(f"{option} must be {allowed}; got '{value}'.") from None
+    if number < minimum or (maximum is not None and number > maximum):
+        raise InvalidArgumentValueError(f"{option} must be {allowed}; got {number}.")
+    return number
+
+
 def validate_skip(namespace: Any) -> None:
     """--skip must be a non-negative integer."""
     value = getattr(namespace, "skip", None)
-    if value is not None and value < 0:
-        raise InvalidArgumentValueError(f"--skip must be a non-negative integer; got {value}.")
+    if value is not None:
+        namespace.skip = parse_int(value, "--skip", 0)
 
 
 def validate_max_items(namespace: Any) -> None:
     """--max-items must be a positive integer."""
     value = getattr(namespace, "max_items", None)
-    if value is not None and value < 1:
-        raise InvalidArgumentValueError(f"--max-items must be a positive integer; got {value}.")
+    if value is not None:
+        namespace.max_items = parse_int(value, "--max-items", 1)
 
 
 def validate_expires_in_minutes(namespace: Any) -> None:
     """--expires-in-minutes: the service accepts 60..1440; checked here to save a round trip."""
     value = getattr(namespace, "expires_in_minutes", None)
-    if value is not None and not MIN_TOKEN_MINUTES <= value <= MAX_TOKEN_MINUTES:
-        raise InvalidArgumentValueError(
-            f"--expires-in-minutes must be between {MIN_TOKEN_MINUTES} and {MAX_TOKEN_MINUTES}; got {value}."
-        )
+    if value is not None:
+        namespace.expires_in_minutes = parse_int(value, "--expires-in-minutes", MIN_TOKEN_MINUTES, MAX_TOKEN_MINUTES)
+
+
+def check_choice(value: str, choices: tuple[str, ...], option: str) -> str:
+    """One of `choices` (case-insensitive, returned as spelled in `choices`); one line otherwise, where
+    argparse would print a usage block."""
+    text = (value or "").strip()
+    for choice in choices:
+        if choice.lower() == text.lower():
+            return choice
+    raise InvalidArgumentValueError(f"{option} '{value}' is not allowed; allowed values: {', '.join(choices)}.")
+
+
+def validate_message_type(namespace: Any) -> None:
+    """--message-type: text or html (the chat SDK also knows types the service refuses from users)."""
+    value = getattr(namespace, "message_type", None)
+    namespace.message_type = "text" if value is None else check_choice(value, MESSAGE_TYPES, "--message-type")
+
+
+def validate_scopes(namespace: Any) -> None:
+    """--scope: one or more token scopes."""
+    values = getattr(namespace, "scopes", None)
+    if not values:
+        raise InvalidArgumentValueError(f"--scope needs one or more of: {', '.join(SCOPES)}.")
+    namespace.scopes = [check_choice(v, SCOPES, "--scope") for v in values]
 
 
 def validate_not_empty(option: str, dest: str):
@@ -328,6 +402,26 @@ def page_size(max_items: int | None) -> int:
     """Page size asked of the service: min(N, 200), or 200 to read everything in as few requests as possible."""
     return MAX_PAGE_SIZE if max_items is None else min(max_items, MAX_PAGE_SIZE)
 
+
+def resolve_timeout(cli_ctx: Any) -> float | None:
+    """Seconds to wait for a connection and for each response: AZURE_COMMUNICATION_TIMEOUT, then az config
+    `communication.timeout`; None keeps azure-core's defaults (300 s). Why: a stalled service should fail a
+    script in bounded time, and the SDK's read retries multiply any wait."""
+    env_name = ENV_PREFIX + TIMEOUT_KEY.upper()
+    value, source = os.environ.get(env_name, "").strip(), env_name
+    if not value:
+        value, source = _config_file_value(cli_ctx, TIMEOUT_KEY), f"az config {CONFIG_SECTION}.{TIMEOUT_KEY}"
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = float("nan")
+    if not 0 < seconds <= 3600:  # also false for nan
+        raise InvalidArgumentValueError(
+            f"{source} must be a number of seconds greater than 0 and at most 3600; got '{value}'."
+        )
+    return seconds
 
 
 def validate_faults(namespace: Any) -> None:
