@@ -40,6 +40,14 @@ MAX_BODY_BYTES = 4 * 1024 * 1024
 FAULT_MODES = ("429", "503", "close", "stall")
 _THREAD_ID_RE = re.compile(r"^19:\S+@thread(\.[A-Za-z0-9]+)?$")
 _FRACTION_RE = re.compile(r"(\.\d{1,6})\d*")
+# what a Host header may hold (reg-name / IPv4 / [IPv6] and a port); it is echoed in Location and nextLink
+_HOST_RE = re.compile(r"^[A-Za-z0-9._~%!$&'()*+,;=-]*(\[[0-9A-Fa-f:.]+\])?(:[0-9]{0,5})?$")
+# an echoed request id must not carry control characters into the response head
+_REQUEST_ID_RE = re.compile(r"^[\x21-\x7e]{1,256}$")
+# fields of each continuation token: name -> (minimum, nullable); the client sends the token back verbatim
+_CURSOR_FIELDS = {"threads": {"o": (0, False), "s": (None, True)}, "messages": {"b": (1, False), "s": (None, True)},
+                  "receipts": {"o": (0, False)}, "participants": {"o": (0, False)}}
+_MAX_CURSOR_INT = 1 << 53
 
 Response = tuple[int, list[tuple[str, str]], bytes]
 _SUPPORTED_HEADER = {v: ", ".join(v) for v in (CHAT_API_VERSIONS, IDENTITY_API_VERSIONS)}
@@ -150,6 +158,14 @@ def _decode_cursor(kind: str, token: str) -> dict:
         data = None
     if not isinstance(data, dict) or data.get("k") != kind:
         raise BadRequest("The continuation token (syncState) is invalid.", code="InvalidContinuationToken")
+    # the token comes back from the client: every field must have the type and range the model expects
+    for name, (minimum, nullable) in _CURSOR_FIELDS[kind].items():
+        value = data.get(name)
+        if value is None and nullable:
+            continue
+        if (isinstance(value, bool) or not isinstance(value, int) or abs(value) > _MAX_CURSOR_INT
+                or (minimum is not None and value < minimum)):
+            raise BadRequest("The continuation token (syncState) is invalid.", code="InvalidContinuationToken")
     return data
 
 
@@ -263,11 +279,24 @@ class Request:
             return {}
         try:
             data = json.loads(self.body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: absurdly deep nesting
             raise BadRequest("The request body is not valid JSON.", code="InvalidJson") from None
         if not isinstance(data, dict):
             raise BadRequest("The request body must be a JSON object.", code="ValidationError")
+        if b"\\u" in self.body and _has_lone_surrogate(self.body):
+            raise BadRequest("The request body is not valid JSON: it escapes a lone UTF-16 surrogate.",
+                             code="InvalidJson")
         return data
+
+
+def _has_lone_surrogate(body: bytes) -> bool:
+    """True when a `\\uD800`-style escape in the body decodes to half a surrogate pair: such text is not Unicode,
+    cannot be encoded as UTF-8 later (sizes, storage, responses), and the real service refuses it."""
+    try:
+        json.dumps(json.loads(body), ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 class WireApp:
@@ -294,9 +323,12 @@ class WireApp:
         hdrs = headers if getattr(headers, "lowercase", False) else {k.lower(): v for k, v in headers.items()}
         extra: list[tuple[str, str]] = []
         rid = hdrs.get("x-ms-client-request-id")
-        if rid:
+        if rid and _REQUEST_ID_RE.match(rid):
             extra.append(("x-ms-client-request-id", rid))
         try:
+            host = hdrs.get("host")
+            if host and not _HOST_RE.match(host):  # echoed into Location and nextLink: never pass it through
+                raise BadRequest("The Host header is invalid.", code="InvalidHostHeader")
             req = Request(method, raw_target, hdrs, body)
             if req.segments[:1] != ["admin"]:
                 fault = self.faults.take()
