@@ -11,6 +11,7 @@ import pytest
 from cli_recording import (
     FORBIDDEN,
     PLACEHOLDER_HOST,
+    PLACEHOLDER_KEY,
     PLACEHOLDER_TOKEN,
     RECORDINGS,
     ZERO_RESOURCE,
@@ -42,6 +43,33 @@ def test_cassette_holds_no_secret_and_no_live_detail(cassette: Path):
     ids = set(re.findall(r"8(?::|%3A)acs(?::|%3A)([0-9A-Za-z-]+)_", text))
     assert ids <= {ZERO_RESOURCE}, f"live user ids in {cassette.name}: {ids}"
     assert "hmac-sha256" not in lowered and "bearer " not in lowered
+
+
+ALL_FILES = sorted(p for p in RECORDINGS.rglob("*") if p.is_file())
+JWT_SHAPE = re.compile(r"eyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]*")  # JSON header . JSON payload, any length
+TOKEN_FIELD = re.compile(r"\\?\"(?:token|accessToken)\\?\"\s*:\s*\\?\"([^\"\\]*)")
+ACCESS_KEY_VALUE = re.compile(r"(?i)accesskey=([^;\s'\"\\]*)")
+
+
+@pytest.mark.parametrize("path", ALL_FILES, ids=lambda p: str(p.relative_to(RECORDINGS)))
+def test_no_token_or_access_key_in_any_committed_recording(path: Path):
+    """Every file under tests/recordings (any folder, any extension): no JWT of any length, every token field and
+    every accesskey= holds the placeholder, no signed or bearer Authorization value."""
+    text = path.read_text(errors="replace")
+    assert not JWT_SHAPE.search(text), f"{path.name} holds a JWT"
+    assert {m.group(1) for m in TOKEN_FIELD.finditer(text)} <= {PLACEHOLDER_TOKEN}, f"{path.name} holds a token"
+    assert {m.group(1) for m in ACCESS_KEY_VALUE.finditer(text)} <= {PLACEHOLDER_KEY}, f"{path.name} holds a key"
+    for marker in ("Signature=", "Bearer ", "HMAC-SHA256"):
+        assert marker.lower() not in text.lower(), f"{path.name} holds '{marker}'"
+
+
+def test_secret_scan_catches_what_it_is_for():
+    """The patterns of the scan above find a real-looking token, a token field and a key (no silent pass)."""
+    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjF9.c2ln"
+    assert JWT_SHAPE.search(f"x {jwt} y")
+    assert [m.group(1) for m in TOKEN_FIELD.finditer('{"accessToken": {"token": "opaque"}}')] == ["opaque"]
+    assert [m.group(1) for m in TOKEN_FIELD.finditer('string: \'{\\"token\\": \\"opaque\\"}\'')] == ["opaque"]
+    assert [m.group(1) for m in ACCESS_KEY_VALUE.finditer("endpoint=https://h/;accesskey=abc=")] == ["abc="]
 
 
 def test_placeholder_token_parses_like_an_acs_token_but_is_not_a_jwt():
