@@ -36,6 +36,7 @@ class Run:
     wall: float  # seconds
     maxrss_kb: int
     rc: int
+    cpu: float = 0.0  # user + system seconds: less sensitive than wall time to other work on the machine
 
 
 class Spawner:
@@ -58,7 +59,7 @@ class Spawner:
         answer = json.loads(line)
         if "error" in answer:
             raise RuntimeError(f"could not start {argv[0]}: {answer['error']}")
-        return Run(answer["wall"], answer["maxrss_kb"], answer["rc"])
+        return Run(answer["wall"], answer["maxrss_kb"], answer["rc"], answer["cpu"])
 
     def close(self) -> None:
         if self.proc.poll() is None:

@@ -56,15 +56,18 @@ def main(argv: list[str] | None = None) -> int:
             after = median([r.wall for r in runs[f"after-{i}"]])
             rss_before = median([r.maxrss_kb for r in runs[f"before-{i}"]]) / 1024
             rss_after = median([r.maxrss_kb for r in runs[f"after-{i}"]]) / 1024
+            cpu_before = median([r.cpu for r in runs[f"before-{i}"]])
+            cpu_after = median([r.cpu for r in runs[f"after-{i}"]])
             rows.append(f"| `{label}` | {before * 1000:.0f} ms | {after * 1000:.0f} ms | {after / before:.2f}x "
+                        f"| {cpu_before * 1000:.0f} → {cpu_after * 1000:.0f} ms "
                         f"| {rss_before:.0f} → {rss_after:.0f} MiB | {'yes' if same else 'NO'} |")
     finally:
         bench.stop()
     info = machine_info()
     print(f"Before: this checkout. After: {candidate}. {info['date']}, {info['cores']} cores, {info['cpu']}, "
           f"Python {info['python']}; medians of {args.runs} interleaved runs.\n")
-    print("| command | before | after | after/before | peak RSS | same output |")
-    print("|---|---|---|---|---|---|")
+    print("| command | wall before | wall after | after/before | CPU (user+sys) | peak RSS | same output |")
+    print("|---|---|---|---|---|---|---|")
     print("\n".join(rows))
     return 0
 

@@ -167,6 +167,7 @@ class Bench:
                 results[name].append(self.timed(f"{name}-{i}", argv, (envs or {}).get(name)))
         for name, runs in results.items():
             self.report.raw[name] = {"wall_s": [round(r.wall, 4) for r in runs],
+                                     "cpu_s": [round(r.cpu, 4) for r in runs],
                                      "maxrss_kb": [r.maxrss_kb for r in runs]}
         return results
 
@@ -200,6 +201,10 @@ class Bench:
                         f"{ours / sdk:.2f}x")
         self.report.add("1. overhead over `az version`", f"+{ms(ours - floor)}", f"az version {ms(floor)}",
                         f"{ours / floor:.2f}x")
+        cpu = {k: median([x.cpu for x in v]) for k, v in r.items()}
+        self.report.add("1. `thread list` CPU time (user+sys)", ms(cpu["az-threads"]),
+                        f"az version {ms(cpu['az-version'])}, SDK script {ms(cpu['sdk-threads'])}",
+                        f"{cpu['az-threads'] / cpu['sdk-threads']:.2f}x")
 
     def message_list(self) -> None:
         """(2) message list of the 10,000-message thread: wall time and peak RSS against the SDK script."""
@@ -222,6 +227,9 @@ class Bench:
         self.report.add(f"2. `message list` ({len(ids_az)} messages) wall time", ms(ours), f"SDK script {ms(sdk)}",
                         f"{ours / sdk:.2f}x", f"<= {BUDGET_MESSAGE_WALL:.2f}x",
                         verdict(ours <= BUDGET_MESSAGE_WALL * sdk and same))
+        cpu = {k: median([x.cpu for x in v]) for k, v in r.items()}
+        self.report.add("2. `message list` CPU time (user+sys)", ms(cpu["az-messages"]),
+                        f"SDK script {ms(cpu['sdk-messages'])}", f"{cpu['az-messages'] / cpu['sdk-messages']:.2f}x")
         self.report.add("2. `message list` peak RSS", f"{rss['az-messages']:.0f} MiB",
                         f"SDK script {rss['sdk-messages']:.0f} MiB",
                         f"{rss['az-messages'] / rss['sdk-messages']:.2f}x", f"<= {BUDGET_MESSAGE_RSS:.2f}x",

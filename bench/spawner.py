@@ -5,7 +5,8 @@ MB after seeding and reading results) reports at least the bench's own peak as i
 spawned from this process (only os/json/time imported, about 9 MB) report their own peak.
 
 Protocol: one JSON request per line on stdin, `{"argv", "env", "stdout", "stderr", "cwd"}`; one JSON answer
-per line on stdout, `{"wall", "maxrss_kb", "rc"}` (wall time from spawn to reap, `ru_maxrss` from `wait4`).
+per line on stdout, `{"wall", "cpu", "maxrss_kb", "rc"}` (wall time from spawn to reap; CPU time, user + system,
+and `ru_maxrss` from `wait4`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ def run(request: dict) -> dict:
     pid = os.posix_spawnp(argv[0], argv, request["env"], file_actions=actions)
     _, status, usage = os.wait4(pid, 0)
     wall = time.perf_counter() - start
-    return {"wall": wall, "maxrss_kb": usage.ru_maxrss, "rc": os.waitstatus_to_exitcode(status)}
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "maxrss_kb": usage.ru_maxrss,
+            "rc": os.waitstatus_to_exitcode(status)}
 
 
 def main() -> int:
@@ -38,7 +40,7 @@ def main() -> int:
             try:
                 answer = run(json.loads(line))
             except OSError as exc:  # e.g. the program does not exist: report, keep serving
-                answer = {"wall": 0.0, "maxrss_kb": 0, "rc": 127, "error": str(exc)}
+                answer = {"wall": 0.0, "cpu": 0.0, "maxrss_kb": 0, "rc": 127, "error": str(exc)}
             sys.stdout.write(json.dumps(answer) + "\n")
             sys.stdout.flush()
     return 0
