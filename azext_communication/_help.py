@@ -12,17 +12,28 @@ AUTH_NOTE = (
     "Endpoint and token come from --endpoint/--access-token, else AZURE_COMMUNICATION_ENDPOINT/"
     "AZURE_COMMUNICATION_ACCESS_TOKEN, else `az config` [communication] endpoint/access_token."
 )
+SECRET_NOTE = (
+    "Prefer the variables (or --option @file) for tokens and connection strings: a value typed on the command line "
+    "is visible in the process list, the shell history and `--debug` output."
+)
+NETWORK_NOTE = (
+    "Throttling (429) and unavailability (5xx) are retried with back-off, honouring Retry-After. "
+    "AZURE_COMMUNICATION_TIMEOUT (seconds; or `az config` [communication] timeout) bounds the wait for a "
+    "connection and for each response (default 300)."
+)
 
-helps["communication"] = """
+helps["communication"] = f"""
 type: group
 short-summary: Azure Communication Services data plane (chat, identity) and a local emulator.
+long-summary: >
+    {SECRET_NOTE} {NETWORK_NOTE}
 """
 
 helps["communication chat"] = f"""
 type: group
 short-summary: Chat threads, participants, messages, read receipts and typing notifications.
 long-summary: >
-    {AUTH_NOTE} Datetimes are ISO 8601; a value without a time zone means UTC.
+    {AUTH_NOTE} {SECRET_NOTE} {NETWORK_NOTE} Datetimes are ISO 8601; a value without a time zone means UTC.
 """
 
 helps["communication chat thread"] = """
@@ -199,12 +210,12 @@ examples:
 """
 
 for _group in ("communication identity", "communication user-identity"):
-    helps[_group] = """
+    helps[_group] = f"""
 type: group
 short-summary: Communication Services users and their access tokens.
 long-summary: >
     The connection string comes from --connection-string, else AZURE_COMMUNICATION_CONNECTION_STRING,
-    else `az config` [communication] connection_string.
+    else `az config` [communication] connection_string. {SECRET_NOTE} {NETWORK_NOTE}
 """
     helps[f"{_group} user"] = """
 type: group
@@ -253,6 +264,8 @@ short-summary: Exchange a Microsoft Entra ID token of a Teams user for a Communi
 examples:
   - name: Exchange a Teams user's token.
     text: az {_group} token get-for-teams-user --aad-token "$AAD_TOKEN" --client 00000000-0000-0000-0000-0000000000aa --aad-user 00000000-0000-0000-0000-0000000000bb
+  - name: Read the Entra ID token from a file, so that it stays out of the process list and --debug output.
+    text: az {_group} token get-for-teams-user --aad-token @aad-token.txt --client 00000000-0000-0000-0000-0000000000aa --aad-user 00000000-0000-0000-0000-0000000000bb
 """
 
 helps["communication emulator"] = """

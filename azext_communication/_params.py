@@ -138,7 +138,8 @@ def load_arguments(loader: Any, _: Any) -> None:
                        validator=v.validate_expires_in_minutes)
         with loader.argument_context(f"{group} token get-for-teams-user") as c:
             c.argument("aad_token", options_list=["--aad-token"],
-                       help="The Microsoft Entra ID token of the Teams user.",
+                       help="The Microsoft Entra ID token of the Teams user; @<file> reads it from a file (keeps it "
+                            "out of the process list and --debug output).",
                        validator=v.validate_not_empty("--aad-token", "aad_token"))
             c.argument("client_id", options_list=["--client"],
                        help="The client (application) id of the Entra application, as in the token's appid claim.",
