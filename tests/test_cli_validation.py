@@ -306,3 +306,32 @@ def test_bad_values_from_variables_say_where_they_came_from():
     result = run("communication", "identity", "user", "create",
                  env={"AZURE_COMMUNICATION_CONNECTION_STRING": "endpoint=https://x/"})
     assert_refused(result, "(value from AZURE_COMMUNICATION_CONNECTION_STRING)")
+
+
+def test_timeout_setting_from_variable_or_az_config():
+    """AZURE_COMMUNICATION_TIMEOUT wins over az config communication.timeout; bad values name their source."""
+    from types import SimpleNamespace
+
+    from azure.cli.core.azclierror import InvalidArgumentValueError
+
+    from azext_communication._validators import resolve_timeout
+
+    config = config_file()
+    saved = config.read_text() if config.exists() else None
+    cli_ctx = SimpleNamespace(config=SimpleNamespace(config_path=str(config)))
+    try:
+        config.write_text("[communication]\ntimeout = 2.5\n")
+        with mock.patch.dict("os.environ", {"AZURE_COMMUNICATION_TIMEOUT": ""}):
+            assert resolve_timeout(cli_ctx) == 2.5
+        with mock.patch.dict("os.environ", {"AZURE_COMMUNICATION_TIMEOUT": "7"}):
+            assert resolve_timeout(cli_ctx) == 7
+        config.write_text("[communication]\ntimeout = 0\n")
+        with pytest.raises(InvalidArgumentValueError, match="az config communication.timeout"):
+            resolve_timeout(cli_ctx)
+        config.write_text("[communication]\n")
+        assert resolve_timeout(cli_ctx) is None
+    finally:
+        if saved is None:
+            config.unlink()
+        else:
+            config.write_text(saved)
