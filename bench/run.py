@@ -373,7 +373,9 @@ def render(report: Report, info: dict[str, str], runs: int, elapsed: float) -> s
         lines += ["", "Notes:", ""] + [f"- {n}" for n in report.notes]
     lines += [
         "",
-        "How: wall time is spawn-to-reap of the child, peak RSS its own `ru_maxrss` from `os.wait4`; `az` runs are",
+        "How: wall time is spawn-to-reap of the child, CPU time and peak RSS its own `ru_utime + ru_stime` and",
+        "`ru_maxrss` from `os.wait4` (children are spawned by the small `bench/spawner.py`, so that the bench's own",
+        "memory does not count as theirs); `az` runs are",
         "`.venv/bin/az` with an isolated `AZURE_CONFIG_DIR` under `.bench/`, the checkout as",
         "`AZURE_EXTENSION_DEV_SOURCES`, telemetry off, one warm-up run first. The SDK script is `bench/sdk_list.py`",
         "(same call, pages of 200, same JSON printed). Requests are counted in-process by `bench/count_requests.py`;",
