@@ -51,6 +51,11 @@ def set_error_context(**values: Any) -> None:
     _CONTEXT.set({k: v for k, v in values.items() if v is not None})
 
 
+def update_error_context(**values: Any) -> None:
+    """Add to what the running command is about (a handler knows more than the client factory)."""
+    set_error_context(**{**get_error_context(), **values})
+
+
 def get_error_context() -> dict[str, Any]:
     """What the running command is about (empty before the client factory ran)."""
     return dict(_CONTEXT.get() or {})
@@ -216,16 +221,19 @@ def _connection_error(ex: BaseException, ctx: dict[str, Any]) -> AzCLIError:
     lowered = text.lower()
     if isinstance(ex, ServiceResponseError) and "CERTIFICATE_VERIFY" not in text:
         # The request was sent: the service may have acted on it even though no answer arrived.
+        token = ctx.get("idempotency_token")
+        repeat = (f" Repeat the command with --idempotency-token {token} to get that thread rather than a second "
+                  "one." if token else "")
         if isinstance(ex, ServiceResponseTimeoutError) or "read timed out" in lowered:
             timeout = ctx.get("timeout")
             waited = f"within {timeout:g} seconds " if timeout else ""
             return AzureConnectionError(
                 f"{endpoint} did not answer {waited}(read timeout); the request may still have been processed. "
-                "Set AZURE_COMMUNICATION_TIMEOUT (seconds) to wait longer."
+                f"Set AZURE_COMMUNICATION_TIMEOUT (seconds) to wait longer.{repeat}"
             )
         return AzureConnectionError(
             f"The connection to {endpoint} was closed before an answer arrived; the request may still have been "
-            "processed."
+            f"processed.{repeat}"
         )
     if "refused" in lowered:
         reason = "connection refused: is the service or emulator running on that host and port?"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
@@ -53,9 +54,18 @@ def _iso(value: Any) -> Any:
 # ---------------------------------------------------------------------------------------------- chat threads
 def create_thread(client: Any, topic: str, participants: list[str] | None = None,
                   idempotency_token: str | None = None) -> dict[str, Any]:
-    """Create a thread; the creator is added by the service, others may be added at creation."""
+    """Create a thread; the creator is added by the service, others may be added at creation.
+
+    Without --idempotency-token one is made here rather than by the SDK (which would make the same kind of
+    random id): when the answer is lost, the error message can name it, and repeating the command with it returns
+    the thread the first attempt may have created instead of a second one.
+    """
     from azure.communication.chat import ChatParticipant
 
+    from ._errors import update_error_context
+
+    idempotency_token = idempotency_token or str(uuid.uuid4())
+    update_error_context(idempotency_token=idempotency_token)
     members = [ChatParticipant(identifier=_user(u)) for u in participants] if participants else None
     result = client.create_chat_thread(topic, thread_participants=members, idempotency_token=idempotency_token)
     refused = _refused(result.errors)

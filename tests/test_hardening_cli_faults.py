@@ -166,9 +166,12 @@ def test_persisting_429_fails_after_the_sdk_retries(faults: Faults, env: dict) -
     assert 2.5 < elapsed < 10, "Retry-After: 1 was honoured between attempts"
 
 
-def test_stall_past_the_timeout_fails_a_post_without_retry(faults: Faults, env: dict) -> None:
+def test_stall_past_the_timeout_fails_a_post_without_retry(faults: Faults, env: dict, sent: list) -> None:
+    tid = ok(chat("thread", "create", "--topic", "t", env=env))["chatThread"]["id"]
     faults.add("stall", 1, stall_seconds=1.5)
-    result = chat("thread", "create", "--topic", "stalled", env={**env, "AZURE_COMMUNICATION_TIMEOUT": "0.5"})
+    mark = len(sent)
+    result = chat("message", "send", "-t", tid, "--content", "late", env={**env, "AZURE_COMMUNICATION_TIMEOUT": "0.5"})
+    assert len(sent) - mark == 1
     line = error_line(result)
     assert line == (f"{env['AZURE_COMMUNICATION_ENDPOINT']} did not answer within 0.5 seconds (read timeout); the "
                     "request may still have been processed. Set AZURE_COMMUNICATION_TIMEOUT (seconds) to wait longer.")
@@ -194,15 +197,26 @@ def test_closed_connection_fails_a_post_without_retry(faults: Faults, env: dict,
 
 def test_timed_out_thread_create_repeated_with_its_idempotency_token_makes_one_thread(faults: Faults,
                                                                                       env: dict) -> None:
-    """The recovery the timeout message points to: the service may have created the thread; the same command with
-    the same --idempotency-token returns that thread instead of a second one."""
-    token = str(uuid.uuid4())
+    """The recovery the timeout message points to: the service may have created the thread, so the message names
+    the idempotency token the command sent; the same command with that token returns the thread instead of
+    making a second one (whether it arrives before or after the stalled request is processed)."""
     faults.add("stall", 1, stall_seconds=1)
-    first = chat("thread", "create", "--topic", "once", "--idempotency-token", token,
-                 env={**env, "AZURE_COMMUNICATION_TIMEOUT": "0.5"})
-    assert "did not answer" in error_line(first)
+    first = error_line(chat("thread", "create", "--topic", "once", env={**env, "AZURE_COMMUNICATION_TIMEOUT": "0.5"}))
+    assert "did not answer within 0.5 seconds" in first
+    token = first.split("Repeat the command with --idempotency-token ", 1)[1].split(" ", 1)[0]
+    assert str(uuid.UUID(token)) == token
     again = ok(chat("thread", "create", "--topic", "once", "--idempotency-token", token, env=env))
     time.sleep(0.8)  # let the stalled first request finish on the emulator
     assert ok(chat("thread", "create", "--topic", "once", "--idempotency-token", token, env=env))["chatThread"][
         "id"] == again["chatThread"]["id"]
     assert topics(env) == ["once"]
+
+
+def test_given_idempotency_token_is_named_when_the_connection_closes(faults: Faults, env: dict) -> None:
+    token = str(uuid.uuid4())
+    faults.add("close", 1)
+    line = error_line(chat("thread", "create", "--topic", "closed", "--idempotency-token", token, env=env))
+    assert line.endswith(f"Repeat the command with --idempotency-token {token} to get that thread rather than a "
+                         "second one.")
+    assert ok(chat("thread", "create", "--topic", "closed", "--idempotency-token", token, env=env))
+    assert topics(env) == ["closed"]
