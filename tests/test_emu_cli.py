@@ -41,3 +41,13 @@ def test_bad_access_key_is_a_usage_error(tmp_path, monkeypatch: pytest.MonkeyPat
     assert main(["--port", "0", "--access-key", "%%%"]) == 2
     out = capsys.readouterr()
     assert out.out == "" and "base64" in out.err
+
+
+def test_timeout_options() -> None:
+    args = build_parser().parse_args([])
+    assert (args.request_timeout, args.idle_timeout) == (30.0, 120.0)
+    args = build_parser().parse_args(["--request-timeout", "1.5", "--idle-timeout", "3"])
+    assert (args.request_timeout, args.idle_timeout) == (1.5, 3.0)
+    for bad in ("0", "-1", "x", "nan", "1e9"):
+        with pytest.raises(SystemExit):
+            build_parser().parse_args(["--request-timeout", bad])

@@ -13,7 +13,7 @@ import signal
 import sys
 import threading
 
-from .server import EmulatorServer, emulator_home
+from .server import IDLE_TIMEOUT, REQUEST_TIMEOUT, EmulatorServer, emulator_home
 from .wire import FAULT_MODES
 
 log = logging.getLogger("azext_communication.emulator")
@@ -46,6 +46,16 @@ def _fault_arg(value: str) -> str:
     return value
 
 
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds <= 86400:
+        raise argparse.ArgumentTypeError(f"invalid duration '{value}': expected seconds between 0 and 86400")
+    return seconds
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Options of the emulator command line."""
     p = argparse.ArgumentParser(
@@ -64,6 +74,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Print one JSON line {endpoint, connectionString, caBundle} on stdout when ready.")
     p.add_argument("--fault", action="append", default=None, type=_fault_arg, metavar="MODE:COUNT",
                    help="Inject a fault into the next COUNT requests (MODE: 429, 503, close, stall). Repeatable.")
+    p.add_argument("--request-timeout", type=_seconds, default=REQUEST_TIMEOUT, metavar="SECONDS",
+                   help="Time a client has to send a whole request once it started (default "
+                        f"{REQUEST_TIMEOUT:g}; slower clients get 408).")
+    p.add_argument("--idle-timeout", type=_seconds, default=IDLE_TIMEOUT, metavar="SECONDS",
+                   help=f"Time a keep-alive connection may wait for its next request (default {IDLE_TIMEOUT:g}).")
     p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
                    help="Logging level on stderr (default INFO).")
     return p
@@ -80,7 +95,8 @@ def _setup_logging(level: str = "INFO") -> None:
 
 def run_emulator(host: str = "127.0.0.1", port: int = 8443, data_dir: str | None = None,
                  access_key: str | None = None, throttle: bool = False, json_output: bool = False,
-                 faults: list[str] | None = None) -> int:
+                 faults: list[str] | None = None, request_timeout: float = REQUEST_TIMEOUT,
+                 idle_timeout: float = IDLE_TIMEOUT) -> int:
     """Run the emulator in the foreground until SIGINT/SIGTERM; returns the exit code (0 on a clean stop,
     2 for an invalid option value, 1 when it cannot start)."""
     _setup_logging(logging.getLevelName(log.level) if log.level else "INFO")
@@ -98,7 +114,8 @@ def run_emulator(host: str = "127.0.0.1", port: int = 8443, data_dir: str | None
         try:
             fault_specs = [parse_fault(f) for f in faults or []]
             server = EmulatorServer(host=host, port=port, data_dir=data_dir, access_key=access_key,
-                                    throttle=throttle, faults=fault_specs)
+                                    throttle=throttle, faults=fault_specs, request_timeout=request_timeout,
+                                    idle_timeout=idle_timeout)
             server.start()
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
@@ -146,4 +163,5 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _setup_logging(args.log_level)
     return run_emulator(host=args.host, port=args.port, data_dir=args.data_dir, access_key=args.access_key,
-                        throttle=args.throttle, json_output=args.json_output, faults=args.fault)
+                        throttle=args.throttle, json_output=args.json_output, faults=args.fault,
+                        request_timeout=args.request_timeout, idle_timeout=args.idle_timeout)

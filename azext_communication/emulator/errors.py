@@ -88,3 +88,11 @@ class ServiceUnavailable(EmulatorError):  # noqa: N818 - names follow the status
     status = 503
     code = "ServiceUnavailable"
     default_message = "The server is currently unable to handle the request."
+
+
+class NotSupported(EmulatorError):  # noqa: N818 - names follow the status codes
+    """501: a request feature the emulator (like the service) does not implement, e.g. a transfer coding."""
+
+    status = 501
+    code = "NotImplemented"
+    default_message = "The server does not support the functionality required to fulfil the request."

@@ -9,9 +9,12 @@ from __future__ import annotations
 import base64
 import contextlib
 import fcntl
+import http.client
+import io
 import json
 import logging
 import os
+import re
 import socket
 import socketserver
 import ssl
@@ -24,7 +27,7 @@ from pathlib import Path
 from typing import IO
 
 from .certs import CertPaths, ensure_certificates, write_private
-from .errors import BadRequest, EmulatorError, PayloadTooLarge
+from .errors import BadRequest, EmulatorError, NotSupported, PayloadTooLarge
 from .model import ChatModel
 from .store import MemoryStore, SqliteStore, Store
 from .tokens import decode_access_key
@@ -36,8 +39,12 @@ HOME_ENV = "AZURE_COMMUNICATION_EMULATOR_HOME"
 ACCESS_KEY_FILE = "access-key"
 DB_FILE = "emulator.db"
 HANDSHAKE_TIMEOUT = 10.0
-IDLE_TIMEOUT = 120.0
+IDLE_TIMEOUT = 120.0  # a keep-alive connection may wait this long for its next request
+REQUEST_TIMEOUT = 30.0  # from its first byte, a request (head and body) must arrive within this
+WRITE_TIMEOUT = 30.0  # a client that stops reading its answer is dropped after this
+MAX_HEADER_BYTES = 64 * 1024  # request line excluded; http.client already caps one line at 64 KiB, 100 headers
 DRAIN_LIMIT = 64 * 1024 * 1024
+_CHUNK_SIZE_RE = re.compile(rb"^[0-9A-Fa-f]{1,8}$")
 _REASONS = {code: v[0] for code, v in BaseHTTPRequestHandler.responses.items()}
 _ERROR_CODES = {400: "BadRequest", 408: "RequestTimeout", 413: "RequestEntityTooLarge", 414: "UriTooLong",
                 431: "RequestHeaderFieldsTooLarge", 500: "InternalServerError", 501: "NotImplemented",
@@ -81,6 +88,101 @@ def load_or_create_access_key(folder: Path) -> str:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
+class RequestTimeoutError(TimeoutError):
+    """A client started a request and did not finish sending it in time (answered 408)."""
+
+
+class _ClientIO(io.RawIOBase):
+    """The connection's socket under the handler's buffered reader and writer, with the timeouts that keep a slow
+    or stalled client (slowloris, a Content-Length larger than the body) from holding a thread for ever.
+
+    Between requests each read may wait `idle` seconds; once the first byte of a request has arrived, the whole
+    request must arrive before one deadline (a client trickling a byte at a time never resets it); a write may
+    block `write` seconds. The socket timeout is only changed when it differs, which keeps the hot path cheap.
+    """
+
+    def __init__(self, sock: socket.socket, idle: float, request: float, write: float) -> None:
+        super().__init__()
+        self._sock = sock
+        self.idle, self.request, self.write_timeout = idle, request, write
+        self.deadline: float | None = None  # None: waiting for the next request
+        self._timeout: float | None = None
+        self.received = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        """Bytes received so far; the buffered reader's tell() is then what the handler consumed."""
+        return self.received
+
+    def _use(self, timeout: float) -> None:
+        if timeout != self._timeout:
+            self._sock.settimeout(timeout)
+            self._timeout = timeout
+
+    def next_request(self, consumed: int) -> None:
+        """The previous request is complete: the next one gets its own deadline from its first byte, which may
+        already be in the buffer (`consumed` < `received`: a pipelined request, or the start of one)."""
+        self.deadline = time.monotonic() + self.request if consumed < self.received else None
+
+    def readinto(self, buf: memoryview) -> int:
+        deadline = self.deadline
+        if deadline is None:
+            self._use(self.idle)
+        else:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise RequestTimeoutError("the request was not received in time")
+            self._sock.settimeout(left)
+            self._timeout = left
+        try:
+            n = self._sock.recv_into(buf)
+        except TimeoutError:
+            if deadline is not None:
+                raise RequestTimeoutError("the request was not received in time") from None
+            raise
+        self.received += n
+        if deadline is None and n:
+            self.deadline = time.monotonic() + self.request
+        return n
+
+    def send(self, data: bytes) -> None:
+        self._use(self.write_timeout)
+        self._sock.sendall(data)
+
+
+class _Writer(io.RawIOBase):
+    """`wfile` for http.server (interim 100-continue answers) and `_write`: one sendall per write."""
+
+    def __init__(self, client: _ClientIO) -> None:
+        super().__init__()
+        self._client = client
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes) -> int:
+        self._client.send(data)
+        return len(data)
+
+
+class _HeadLimit:
+    """Stands in for `rfile` while http.client parses the header section, which it reads with `readline` only:
+    refuses more than MAX_HEADER_BYTES in total (431), on top of http.client's own line and count caps."""
+
+    def __init__(self, rfile: IO[bytes], budget: int) -> None:
+        self._rfile = rfile
+        self._left = budget
+
+    def readline(self, limit: int = -1) -> bytes:
+        line = self._rfile.readline(limit)
+        self._left -= len(line)
+        if self._left < 0:
+            raise http.client.HTTPException(f"header section larger than {MAX_HEADER_BYTES} bytes")
+        return line
+
+
 class _Handler(BaseHTTPRequestHandler):
     """Moves bytes between the socket and `WireApp.handle`; every answer, even for garbage, is JSON."""
 
@@ -88,8 +190,31 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     server_version = "ACSEmulator/1.0"
     sys_version = ""
-    timeout = IDLE_TIMEOUT
     server: _TLSServer
+
+    def setup(self) -> None:
+        """Buffered reader and unbuffered writer over `_ClientIO` (timeouts) instead of plain socket files."""
+        self.connection = self.request
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, True)
+        srv = self.server
+        self.client_io = _ClientIO(self.connection, srv.idle_timeout, srv.request_timeout, WRITE_TIMEOUT)
+        self.rfile = io.BufferedReader(self.client_io)
+        self.wfile = _Writer(self.client_io)
+
+    def parse_request(self) -> bool:
+        rfile = self.rfile
+        self.rfile = _HeadLimit(rfile, MAX_HEADER_BYTES)  # type: ignore[assignment]
+        try:
+            if not super().parse_request():
+                return False
+        finally:
+            self.rfile = rfile
+        # email.parser, behind http.client, takes a header line without a colon as the start of a body and drops
+        # every header after it (Content-Length and Connection included): the framing would be guessed. Refuse.
+        if self.headers.defects or self.headers.get_payload():
+            self.send_error(400, "Malformed header line.")
+            return False
+        return True
 
     def log_message(self, format: str, *args: object) -> None:
         log.debug("%s - %s", self.address_string(), format % args)
@@ -106,7 +231,7 @@ class _Handler(BaseHTTPRequestHandler):
         if self.close_connection:
             out.append("Connection: close")
         data = ("\r\n".join(out) + "\r\n\r\n").encode("latin-1", "replace")
-        if body and self.command != "HEAD":
+        if body and getattr(self, "command", None) != "HEAD":
             data += body
         self.wfile.write(data)
 
@@ -114,13 +239,22 @@ class _Handler(BaseHTTPRequestHandler):
         """JSON instead of http.server's HTML page (malformed request lines, bad headers, 501...)."""
         self.log_error("code %d, message %s", code, message)
         self.close_connection = True
-        err = {"error": {"code": _ERROR_CODES.get(code, "BadRequest"), "message": message or _REASONS.get(code, "")}}
+        self.answered = True
+        text = message or _REASONS.get(code, "")
+        if code == 431 and explain:  # http.server says "Too many headers" for every header-section limit
+            text = f"{text}: {explain}"
+        err = {"error": {"code": _ERROR_CODES.get(code, "BadRequest"), "message": text}}
         with contextlib.suppress(OSError):
             self._write(code, [("Content-Type", JSON_TYPE)], json.dumps(err).encode())
 
     def handle_one_request(self) -> None:
+        self.client_io.next_request(self.rfile.tell())
         try:
             self.raw_requestline = self.rfile.readline(65537)
+            for _ in range(8):  # RFC 9112 §2.2: ignore empty lines before a request line (http.server drops them)
+                if self.raw_requestline not in (b"\r\n", b"\n"):
+                    break
+                self.raw_requestline = self.rfile.readline(65537)
             if len(self.raw_requestline) > 65536:
                 self.requestline = self.request_version = self.command = ""
                 self.send_error(414, "Request-URI Too Long")
@@ -128,41 +262,53 @@ class _Handler(BaseHTTPRequestHandler):
             if not self.raw_requestline:
                 self.close_connection = True
                 return
+            self.answered = False
             if not self.parse_request():
+                if not self.answered:  # http.server gives up silently on a blank or whitespace-only line
+                    self.send_error(400, "Bad request syntax: the request line is empty.")
                 return
             self._dispatch()
-            self.wfile.flush()
+        except RequestTimeoutError:
+            self.send_error(408, "The request was not received in time.")
         except (TimeoutError, ssl.SSLError, ConnectionError) as exc:
             log.debug("connection ended: %r", exc)
             self.close_connection = True
 
-    def _read_body(self) -> bytes:
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            chunks, total = [], 0
-            while True:
-                line = self.rfile.readline(1024)
-                try:
-                    size = int(line.split(b";", 1)[0].strip(), 16)
-                except ValueError:
-                    raise BadRequest("Malformed chunked body.") from None
-                if size == 0:
-                    while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
-                        pass
-                    return b"".join(chunks)
-                total += size
-                if total > MAX_BODY_BYTES:
-                    raise PayloadTooLarge()
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline(16)
-        length = self.headers.get("Content-Length")
+    def _read_chunked(self) -> bytes:
+        chunks, total = [], 0
+        while True:
+            size_text = self.rfile.readline(1024).split(b";", 1)[0].strip()
+            if not _CHUNK_SIZE_RE.match(size_text):  # int(x, 16) alone would take "-5", "0x5", "1_0"
+                raise BadRequest("Malformed chunked body.")
+            size = int(size_text, 16)
+            if size == 0:
+                for _ in range(100):  # trailer fields, then the empty line
+                    if self.rfile.readline(1024) in (b"\r\n", b"\n", b""):
+                        return b"".join(chunks)
+                raise BadRequest("Malformed chunked body.")
+            total += size
+            if total > MAX_BODY_BYTES:
+                raise PayloadTooLarge()
+            chunk = self.rfile.read(size)
+            if len(chunk) != size:
+                raise ConnectionError("client closed the connection mid-body")
+            chunks.append(chunk)
+            if self.rfile.readline(16) not in (b"\r\n", b"\n"):
+                raise BadRequest("Malformed chunked body.")
+
+    def _read_body(self, hdrs: LowerHeaders) -> bytes:
+        te = hdrs.get("transfer-encoding")
+        if te is not None:
+            if te.strip().lower() != "chunked":
+                raise NotSupported(f"Transfer-Encoding '{te}' is not supported.")
+            return self._read_chunked()
+        length = hdrs.get("content-length")
         if not length:
             return b""
-        try:
-            n = int(length)
-        except ValueError:
-            raise BadRequest("Invalid Content-Length header.") from None
-        if n < 0:
+        length = length.strip()
+        if not length.isascii() or not length.isdigit():  # int() would take "+5", " 5", "5_0", "٥"
             raise BadRequest("Invalid Content-Length header.")
+        n = int(length)
         if n > MAX_BODY_BYTES:
             if n <= DRAIN_LIMIT:  # read and drop it, so the client sees the 413 instead of a broken pipe
                 left = n
@@ -178,18 +324,37 @@ class _Handler(BaseHTTPRequestHandler):
             raise ConnectionError("client closed the connection mid-body")
         return body
 
+    @staticmethod
+    def _check_framing(raw_headers: list[tuple[str, str]], hdrs: LowerHeaders) -> None:
+        """Refuse requests whose length or host is ambiguous (RFC 9112 §6.3, RFC 9110 §7.2): a proxy and this
+        server could read them differently. Only runs when a header name repeats, or both lengths are given."""
+        if "transfer-encoding" in hdrs and "content-length" in hdrs:
+            raise BadRequest("A request must not carry both Transfer-Encoding and Content-Length.")
+        if len(hdrs) == len(raw_headers):
+            return
+        seen: dict[str, set[str]] = {}
+        for k, v in raw_headers:
+            seen.setdefault(k.lower(), set()).add(v.strip())
+        if len(seen.get("content-length", ())) > 1:
+            raise BadRequest("Conflicting Content-Length headers.")
+        if sum(1 for k, _ in raw_headers if k.lower() == "host") > 1:
+            raise BadRequest("More than one Host header.")
+        if sum(1 for k, _ in raw_headers if k.lower() == "transfer-encoding") > 1:
+            raise BadRequest("More than one Transfer-Encoding header.")
+
     def _dispatch(self) -> None:
+        raw_headers = getattr(self.headers, "_headers", None)  # skip email.message's per-item policy parsing
+        if raw_headers is None:
+            raw_headers = self.headers.items()
+        hdrs = LowerHeaders((k.lower(), v) for k, v in raw_headers)
         try:
-            body = self._read_body()
+            self._check_framing(raw_headers, hdrs)
+            body = self._read_body(hdrs)
         except EmulatorError as exc:
             if exc.headers.pop("x-drained", None) is None:
                 self.close_connection = True  # the rest of the body is still on the wire
             self._write(*WireApp.error_response(exc))
             return
-        raw_headers = getattr(self.headers, "_headers", None)  # skip email.message's per-item policy parsing
-        if raw_headers is None:
-            raw_headers = self.headers.items()
-        hdrs = LowerHeaders((k.lower(), v) for k, v in raw_headers)
         try:
             status, headers, payload = self.server.app.handle(self.command, self.path, hdrs, body)
         except Exception:  # WireApp.handle already catches everything; this is the last line of defence
@@ -211,11 +376,14 @@ class _TLSServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, address: tuple, ssl_context: ssl.SSLContext, app: WireApp) -> None:
+    def __init__(self, address: tuple, ssl_context: ssl.SSLContext, app: WireApp,
+                 request_timeout: float = REQUEST_TIMEOUT, idle_timeout: float = IDLE_TIMEOUT) -> None:
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         self.ssl_context = ssl_context
         self.app = app
+        self.request_timeout = request_timeout
+        self.idle_timeout = idle_timeout
         self.connections: set = set()
         self._conn_lock = threading.Lock()
         self._cv_prefix = base64.b64encode(os.urandom(15)).decode()
@@ -232,7 +400,7 @@ class _TLSServer(ThreadingHTTPServer):
         return f"{self._cv_prefix}.{self._cv}"
 
     def finish_request(self, request: socket.socket, client_address: tuple) -> None:
-        request.settimeout(HANDSHAKE_TIMEOUT)
+        request.settimeout(min(HANDSHAKE_TIMEOUT, self.request_timeout))
         try:
             tls = self.ssl_context.wrap_socket(request, server_side=True)
         except (OSError, ssl.SSLError) as exc:
@@ -268,7 +436,12 @@ class EmulatorServer:
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, data_dir: str | os.PathLike | None = None,
-                 access_key: str | None = None, throttle: bool = False, faults: list[dict] | None = None) -> None:
+                 access_key: str | None = None, throttle: bool = False, faults: list[dict] | None = None,
+                 request_timeout: float = REQUEST_TIMEOUT, idle_timeout: float = IDLE_TIMEOUT) -> None:
+        if not (request_timeout > 0 and idle_timeout > 0):
+            raise ValueError("timeouts must be positive")
+        self.request_timeout = request_timeout
+        self.idle_timeout = idle_timeout
         self.host = host
         self.requested_port = port
         self.data_dir = Path(data_dir).expanduser().resolve() if data_dir else None
@@ -316,7 +489,8 @@ class EmulatorServer:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             ctx.minimum_version = ssl.TLSVersion.TLSv1_2
             ctx.load_cert_chain(str(self.certs.server_cert), str(self.certs.server_key))
-            self._server = _TLSServer((self.host, self.requested_port), ctx, self.app)
+            self._server = _TLSServer((self.host, self.requested_port), ctx, self.app,
+                                      request_timeout=self.request_timeout, idle_timeout=self.idle_timeout)
         except BaseException:
             store.close()
             self._release_lock()
