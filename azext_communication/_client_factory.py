@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from ._errors import install_log_redaction, set_error_context
+from ._output import skip_arm_transforms
 from ._validators import resolve_timeout
 from ._version import VERSION
 
@@ -34,6 +35,7 @@ def _client_options(cli_ctx: Any, kind: str, endpoint: str | None, kwargs: dict[
       tokens (identity token responses); `--debug` shows the urllib3 request lines, never bodies.
     """
     install_log_redaction()
+    skip_arm_transforms(cli_ctx)
     timeout = resolve_timeout(cli_ctx)
     set_error_context(
         kind=kind,

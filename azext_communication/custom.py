@@ -20,8 +20,11 @@ from ._validators import page_size
 
 
 def _take(items: Iterable[Any], max_items: int | None) -> list[Any]:
-    """Read at most `max_items` (islice stops before the next page is requested), or everything."""
-    return list(items) if max_items is None else list(itertools.islice(items, max_items))
+    """Read at most `max_items` (islice stops before the next page is requested), or everything, already in
+    output form (see _output.py: core would otherwise re-walk every item, a third of `message list`)."""
+    from ._output import plain_list
+
+    return plain_list(items if max_items is None else itertools.islice(items, max_items))
 
 
 def _user(raw_id: str) -> Any:
