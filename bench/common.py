@@ -163,6 +163,18 @@ def start_json_server(argv: Sequence[str], env: dict[str, str] | None = None,
     return JsonServer(json.loads(line), proc)
 
 
+def code_version() -> str:
+    """The commit measured, and whether the extension or emulator had uncommitted changes at the time."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                              check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "azext_communication"], cwd=ROOT,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return f"{head}, with uncommitted changes in azext_communication/" if dirty else head
+
+
 def machine_info() -> dict[str, str]:
     """Cores, memory, CPU model, Python and OS: results are meaningless without them."""
     cpu = platform.processor() or "unknown"

@@ -1,9 +1,9 @@
-"""Before/after figures for a change to the extension: the same commands, loaded from this checkout and from
-a candidate checkout, measured in one run against one seeded emulator, the two interleaved run by run.
+"""Before/after figures for a change to the extension: the same commands, loaded from two checkouts (by
+default this one and a candidate), measured in one run against one seeded emulator, interleaved run by run.
 
 Machine noise (other work on the same cores) then hits both sides alike, which separate runs cannot promise.
 
-    compare.py /path/to/candidate [--runs 5] [--messages 10000]
+    compare.py /path/to/candidate [--before /path/to/other] [--runs 5] [--messages 10000]
 
 The candidate is a folder holding `azext_communication/` and a `*.egg-info` (an az dev source), e.g. a
 `git worktree` of the branch with the change.
@@ -17,22 +17,25 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import AZ, WORK, machine_info, median
+from common import AZ, ROOT, WORK, machine_info, median
 from run import Bench
 
 
 def main(argv: list[str] | None = None) -> int:
     """Seed once, then time each command from both sources; print a markdown table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("candidate", type=Path)
+    parser.add_argument("candidate", type=Path, help="the checkout measured as 'after'")
+    parser.add_argument("--before", type=Path, default=ROOT,
+                        help="the checkout measured as 'before' (default: this one)")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--messages", type=int, default=10_000)
     args = parser.parse_args(argv)
-    candidate = args.candidate.resolve()
-    if not any(candidate.glob("*.egg-info")):
-        parser.error(f"{candidate} has no *.egg-info: run `python setup.py egg_info` there first")
+    candidate, before_source = args.candidate.resolve(), args.before.resolve()
+    for folder in (candidate, before_source):
+        if not any(folder.glob("*.egg-info")):
+            parser.error(f"{folder} has no *.egg-info: run `python setup.py egg_info` there first")
 
-    bench = Bench(args.runs, args.messages, threads=25, duration=0)
+    bench = Bench(args.runs, args.messages, threads=25, duration=0, source=before_source)
     rows = []
     try:
         bench.start()
@@ -64,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         bench.stop()
     info = machine_info()
-    print(f"Before: this checkout. After: {candidate}. {info['date']}, {info['cores']} cores, {info['cpu']}, "
+    print(f"Before: {before_source}. After: {candidate}. {info['date']}, {info['cores']} cores, {info['cpu']}, "
           f"Python {info['python']}; medians of {args.runs} interleaved runs.\n")
     print("| command | wall before | wall after | after/before | CPU (user+sys) | peak RSS | same output |")
     print("|---|---|---|---|---|---|---|")

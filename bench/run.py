@@ -34,6 +34,7 @@ from common import (
     JsonServer,
     Run,
     close_spawner,
+    code_version,
     machine_info,
     median,
     run_timed,
@@ -362,8 +363,9 @@ def render(report: Report, info: dict[str, str], runs: int, elapsed: float) -> s
         "# Benchmark results",
         "",
         f"Measured {info['date']} on {info['cores']} cores, {info['memory']} RAM, {info['cpu']}, "
-        f"Python {info['python']}, {info['os']}. `make bench` ({elapsed:.0f} s): medians of {runs} runs; every "
-        "figure is paired with a baseline measured in the same run, the variants interleaved run by run.",
+        f"Python {info['python']}, {info['os']}; code at {info['code']}. `make bench` ({elapsed:.0f} s): medians "
+        f"of {runs} runs; every figure is paired with a baseline measured in the same run, the variants "
+        "interleaved run by run.",
         "",
         "| measure | ours | baseline | ratio | budget | result |",
         "|---|---|---|---|---|---|",
@@ -404,6 +406,7 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     info = machine_info()
+    info["code"] = code_version()
     bench = Bench(args.runs, args.messages, args.threads, args.duration, args.source.resolve())
     sections: dict[str, Callable[[], None]] = {
         "threads": bench.thread_list, "messages": bench.message_list, "max50": bench.max_items,
