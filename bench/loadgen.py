@@ -45,13 +45,18 @@ def _post(conn: http.client.HTTPSConnection, path: str, body: bytes, headers: di
 
 
 def _timed_client(endpoint: str, ca_file: str, token: str, path: str, start_at: float,
-                  stop_at: float) -> tuple[int, int, list[float]]:
-    """Send as fast as one connection allows between start_at and stop_at; return ok, errors, latencies."""
+                  stop_at: float) -> tuple[int, int, list[float], float]:
+    """Send as fast as one connection allows between start_at and stop_at.
+
+    Returns ok, errors, latencies and the seconds this client was actually sending (a client that got ready
+    late on a busy machine sends for less than the full window; its rate must not be diluted).
+    """
     conn = _connect(endpoint, ca_file)
     headers = _headers(token)
     body = json.dumps({"content": "load test message", "type": "text"}).encode()
     _post(conn, path, body, headers)  # warm-up: TLS session and first-request costs stay out of the figures
     time.sleep(max(0.0, start_at - time.time()))
+    began = time.time()
     latencies: list[float] = []
     ok = errors = 0
     clock = time.perf_counter
@@ -63,8 +68,9 @@ def _timed_client(endpoint: str, ca_file: str, token: str, path: str, start_at: 
             ok += 1
         else:
             errors += 1
+    active = time.time() - began
     conn.close()
-    return ok, errors, latencies
+    return ok, errors, latencies, active
 
 
 @dataclass
@@ -72,14 +78,16 @@ class LoadResult:
     """Throughput and latency of one concurrency level."""
 
     clients: int
-    duration: float
+    per_second: float
     ok: int
     errors: int
     latencies: list[float] = field(repr=False)
 
-    @property
-    def per_second(self) -> float:
-        return self.ok / self.duration
+    @classmethod
+    def combine(cls, parts: list[LoadResult]) -> LoadResult:
+        """Slices of equal length measured at different times: mean rate, all latencies."""
+        return cls(parts[0].clients, sum(p.per_second for p in parts) / len(parts), sum(p.ok for p in parts),
+                   sum(p.errors for p in parts), [x for p in parts for x in p.latencies])
 
     @property
     def p50_ms(self) -> float:
@@ -102,7 +110,8 @@ def measure_sends(endpoint: str, ca_file: str, token: str, thread_id: str, clien
     ok = sum(r[0] for r in results)
     errors = sum(r[1] for r in results)
     latencies = [x for r in results for x in r[2]]
-    return LoadResult(clients, duration, ok, errors, latencies)
+    rate = sum(r[0] / r[3] for r in results if r[3] > 0)
+    return LoadResult(clients, rate, ok, errors, latencies)
 
 
 def _seed_client(endpoint: str, ca_file: str, token: str, path: str, first: int, count: int) -> int:
