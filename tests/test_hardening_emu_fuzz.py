@@ -446,4 +446,10 @@ def test_regressions_found_by_the_fuzz(target: Target) -> None:
     assert (status, data["error"]["code"]) == (400, "InvalidHostHeader")
     status, hdrs, _ = target.call("GET", f"/chat/threads?{CHAT}", {**bearer, "x-ms-client-request-id": "a\r\nb"}, b"")
     assert status == 200 and "x-ms-client-request-id" not in hdrs
+    target_path = f"/identities?{IDV}"
+    for name, value in (("x-ms-content-sha256", "\ud800"), ("Authorization", None)):
+        headers = target.signed("POST", target_path, b"")
+        headers[name] = value if value is not None else headers["Authorization"] + "\udfff"
+        status, _, data = target.call("POST", target_path, headers, b"")  # used to raise UnicodeEncodeError
+        assert (status, data["error"]["code"]) == (401, "Unauthorized")
     target.healthy()

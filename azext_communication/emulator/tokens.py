@@ -48,7 +48,9 @@ def string_to_sign(method: str, path_and_query: str, date: str, host: str, conte
 
 def compute_signature(key: bytes, message: str) -> str:
     """Base64 HMAC-SHA256 of `message` with the decoded access key."""
-    return base64.b64encode(hmac.new(key, message.encode("utf-8"), hashlib.sha256).digest()).decode("ascii")
+    # surrogatepass: a received value may hold a lone surrogate (never from a real client); it must not raise
+    data = message.encode("utf-8", "surrogatepass")
+    return base64.b64encode(hmac.new(key, data, hashlib.sha256).digest()).decode("ascii")
 
 
 def decode_access_key(access_key: str) -> bytes:
@@ -124,7 +126,7 @@ def verify_hmac(key: bytes, method: str, raw_target: str, headers: Mapping[str, 
     if abs(now - sent) > skew:
         raise Unauthorized("Denied by the resource provider. The request date is outside the allowed clock skew.")
     claimed_hash = headers.get("x-ms-content-sha256", "")
-    if not hmac.compare_digest(claimed_hash.encode(), content_sha256(body).encode()):
+    if not hmac.compare_digest(claimed_hash.encode("utf-8", "surrogatepass"), content_sha256(body).encode()):
         raise Unauthorized("Denied by the resource provider. The content hash does not match the body.")
     host = headers.get("host", "")
     hosts = _host_candidates(host, server_port) if "host" in signed_headers else [host]
@@ -136,7 +138,7 @@ def verify_hmac(key: bytes, method: str, raw_target: str, headers: Mapping[str, 
             values.append(cand if name == "host" else headers.get(name, ""))
         message = f"{method.upper()}\n{target}\n" + ";".join(values)
         expected = compute_signature(key, message)
-        if hmac.compare_digest(expected.encode(), signature.encode()):
+        if hmac.compare_digest(expected.encode(), signature.encode("utf-8", "surrogatepass")):
             ok = True  # keep comparing nothing else; constant-time per candidate
             break
     if not ok:
