@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Bounded soak of the emulator: mixed chat and identity operations from N client processes on loopback.
 
-    .venv/bin/python scripts/soak.py --seconds 60 --clients 8 [--data-dir DIR] [--json]
+    .venv/bin/python scripts/soak.py --seconds 60 --clients 8 [--data-dir DIR] [--sends-only] [--json]
 
 The emulator runs in its own process (in memory, or SQLite with --data-dir); each client is a separate process
 with one keep-alive HTTPS connection (certificate verified) doing a weighted mix of operations: sending to its own
@@ -73,8 +73,9 @@ def run_client(cfg: dict) -> dict:
     client = Client(cfg["endpoint"], cfg["ca"], cfg["access_key"])
     token, user, own, shared = cfg["token"], cfg["user"], cfg["own_thread"], cfg["shared_thread"]
     paths = {tid: "/chat/threads/" + quote(tid, safe="") for tid in (own, shared)}
-    ops, weights = list(MIX), list(MIX.values())
-    counts = dict.fromkeys(MIX, 0)
+    mix = cfg.get("mix") or MIX
+    ops, weights = list(mix), list(mix.values())
+    counts = dict.fromkeys(mix, 0)
     errors: list[str] = []
     acked: dict[str, list[str]] = {own: [], shared: []}
     latencies: list[float] = []
@@ -155,8 +156,10 @@ def _list_ids(client: Client, token: str, tid: str) -> set[str]:
     return ids
 
 
-def soak(seconds: float = 60.0, clients: int = 8, data_dir: str | None = None, log=print) -> dict:
-    """Run one soak against a fresh emulator process and return the figures."""
+def soak(seconds: float = 60.0, clients: int = 8, data_dir: str | None = None, log=print,
+         sends_only: bool = False) -> dict:
+    """Run one soak against a fresh emulator process and return the figures (`sends_only`: every operation is a
+    message send to the client's own thread, to measure write throughput)."""
     import psutil
     from emulator_process import running_emulator
 
@@ -180,12 +183,14 @@ def soak(seconds: float = 60.0, clients: int = 8, data_dir: str | None = None, l
                 status, data = setup.call("POST", f"/chat/threads?{CHAT}", token, {"topic": "own", "participants": []})
                 owns.append(json.loads(data)["chatThread"]["id"])
             rss_before = proc.memory_info().rss
+            cpu_before = sum(proc.cpu_times()[:2])
             start_at = time.time() + 1.5  # every client process is up before the clock starts
             workers = []
             for n, ((user, token), own) in enumerate(zip(users, owns, strict=True)):
                 cfg = {"endpoint": emu.endpoint, "ca": ca, "access_key": emu.access_key, "token": token,
                        "user": user, "own_thread": own, "shared_thread": shared, "seed": n,
-                       "start_at": start_at, "until": start_at + seconds}
+                       "start_at": start_at, "until": start_at + seconds,
+                       "mix": {"send_own": 1} if sends_only else None}
                 workers.append(subprocess.Popen(
                     [sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps(cfg)],
                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True, cwd=str(ROOT),
@@ -215,6 +220,7 @@ def soak(seconds: float = 60.0, clients: int = 8, data_dir: str | None = None, l
                         w.kill()
                         w.wait()
             rss_after = proc.memory_info().rss
+            cpu_used = sum(proc.cpu_times()[:2]) - cpu_before
             peak = max(peak, rss_after)
             acked: dict[str, set[str]] = {}
             for r in results:
@@ -235,16 +241,19 @@ def soak(seconds: float = 60.0, clients: int = 8, data_dir: str | None = None, l
     served = sum(counts.values())
     figures = {
         "seconds": seconds, "clients": clients, "mode": "sqlite" if data_dir else "memory",
+        "mix": "sends only" if sends_only else "mixed",
         "requests": served, "requests_per_second": round(served / seconds, 1), "operations": counts,
         "errors": len(errors), "error_samples": errors[:5],
         "acknowledged_messages": sum(len(v) for v in acked.values()), "lost_writes": lost,
         "rss_before_mb": round(rss_before / 2**20, 1), "rss_peak_mb": round(peak / 2**20, 1),
         "rss_after_mb": round(rss_after / 2**20, 1),
+        "emulator_cpu_seconds": round(cpu_used, 2),
+        "emulator_cpu_ms_per_request": round(1000 * cpu_used / served, 3) if served else None,
         "p50_ms_worst_client": max(r["p50_ms"] or 0 for r in results),
         "p99_ms_worst_client": max(r["p99_ms"] or 0 for r in results),
         "emulator_alive": alive, "traceback_in_log": "Traceback" in stderr_tail,
     }
-    log(f"soak {seconds:g}s, {clients} client processes, {figures['mode']}: {served} requests "
+    log(f"soak {seconds:g}s, {clients} client processes, {figures['mode']}, {figures['mix']}: {served} requests "
         f"({figures['requests_per_second']}/s), {len(errors)} errors, {figures['acknowledged_messages']} "
         f"acknowledged messages, {lost} lost; emulator RSS {figures['rss_before_mb']} MB before, "
         f"{figures['rss_peak_mb']} MB peak, {figures['rss_after_mb']} MB after")
@@ -257,12 +266,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--clients", type=int, default=8)
     p.add_argument("--data-dir", default=None, help="persistent mode (SQLite) in this folder")
     p.add_argument("--json", action="store_true", help="print the figures as one JSON line too")
+    p.add_argument("--sends-only", action="store_true", help="only message sends (write throughput)")
     p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.worker:  # a client process: JSON config as the argument, result on stdout
         print(json.dumps(run_client(json.loads(args.worker))))
         return 0
-    figures = soak(args.seconds, args.clients, args.data_dir)
+    figures = soak(args.seconds, args.clients, args.data_dir, sends_only=args.sends_only)
     if args.json:
         print(json.dumps(figures))
     ok = figures["errors"] == 0 and figures["lost_writes"] == 0 and figures["emulator_alive"]

@@ -368,9 +368,13 @@ class ChatModel:
             items.sort(key=lambda m: m.seq)
             t.messages = items
             t.by_id = {m.id: m for m in items}
-            if items:  # the thread record and its messages are written in one transaction; be safe anyway
+            if items:  # a user message does not rewrite its thread's record: its counters are derived here
                 t.seq = max(t.seq, items[-1].seq)
                 t.last_id = max(t.last_id, int(items[-1].id))
+                t.activity_ms = max(t.activity_ms, items[-1].created_ms)
+                sent = [m.created_ms for m in items if m.sender is not None]
+                if sent:
+                    t.last_message_ms = max(t.last_message_ms or 0, max(sent))
         for key, r in st.load("receipt"):
             t = self.threads.get(key.split("|", 1)[0])
             if t is not None:
@@ -738,11 +742,9 @@ class ChatModel:
         self._check_message_size(content, meta)
         with self.lock:
             t = self._member_thread(caller, tid)
-            with self.store.transaction():
-                m = self._append(t, mtype, caller.user_id, {"message": content},
-                                 sender_display_name=name if name is not None else "", metadata=meta or None)
-                self._save_thread(t)
-                return m
+            with self.store.transaction():  # the message record alone: the thread's counters follow from it
+                return self._append(t, mtype, caller.user_id, {"message": content},
+                                    sender_display_name=name if name is not None else "", metadata=meta or None)
 
     def _visible(self, t: Thread, caller: Caller) -> tuple[int, int | None]:
         """(from_ms, until_ms) window of messages the caller may read; Forbidden if none."""

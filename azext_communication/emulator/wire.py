@@ -342,6 +342,7 @@ class WireApp:
                     else:
                         raise ServiceUnavailable(headers={"Retry-After": str(fault.retry_after)})
             status, body_obj, more = self._route(req)
+            self.model.store.wait_durable()  # answer only once what the answer reflects is on disk (group commit)
             extra.extend(more)
             if body_obj is None:
                 return status, extra, b""
@@ -349,7 +350,12 @@ class WireApp:
             extra.append(("Content-Type", JSON_TYPE))
             return status, extra, data
         except EmulatorError as exc:
-            return self.error_response(exc, extra)
+            refusal = exc
+            try:
+                self.model.store.wait_durable()  # a refusal may reflect state too (a deletion, a membership)
+            except EmulatorError as storage:
+                refusal = storage
+            return self.error_response(refusal, extra)
         except Exception:  # never leak a stack trace to the client
             log.exception("internal error handling %s %s", method, raw_target)
             return self.error_response(EmulatorError("An internal error occurred."), extra)
