@@ -268,6 +268,8 @@ def test_socket_fuzz_every_answer_is_json(emu: EmulatorProcess, token: str) -> N
     (b"POST /identities HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0x5\r\nabcde\r\n0\r\n\r\n", 400, "chunked"),
     (b"POST /identities HTTP/1.1\r\nContent-Length: +5\r\n\r\n{}   ", 400, "Content-Length"),
     (b"GET /chat/threads HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, "Host"),
+    (b"GET /chat/threads HTTP/1.1\r\nConnection: close\r\n folded\r\n\r\n", 400, "obs-fold"),
+    (b"GET /chat/threads HTTP/1.1\r\nno colon here\r\nContent-Length: 5\r\n\r\n", 400, "Malformed header"),
 ])
 def test_oversized_and_ambiguous_heads(emu: EmulatorProcess, payload: bytes, status: int, fragment: str) -> None:
     """Limits and framing rules, each answered with a JSON error and a closed connection (no hang: a negative

@@ -214,6 +214,12 @@ class _Handler(BaseHTTPRequestHandler):
         if self.headers.defects or self.headers.get_payload():
             self.send_error(400, "Malformed header line.")
             return False
+        # obs-fold (a line starting with white space continues the previous header): RFC 9112 §5.2 lets a server
+        # refuse it, which is clearer than `Connection: close` silently becoming something else
+        for _, value in getattr(self.headers, "_headers", ()):
+            if "\n" in value:
+                self.send_error(400, "Folded header lines (obs-fold) are not accepted.")
+                return False
         return True
 
     def log_message(self, format: str, *args: object) -> None:
