@@ -270,6 +270,9 @@ def test_socket_fuzz_every_answer_is_json(emu: EmulatorProcess, token: str) -> N
     (b"GET /chat/threads HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, "Host"),
     (b"GET /chat/threads HTTP/1.1\r\nConnection: close\r\n folded\r\n\r\n", 400, "obs-fold"),
     (b"GET /chat/threads HTTP/1.1\r\nno colon here\r\nContent-Length: 5\r\n\r\n", 400, "Malformed header"),
+    (b"GET /chat/threads HTTP/1.1\r\nHost : x\r\n\r\n", 400, "Malformed header"),     # space before the colon
+    (b"GET /chat/threads HTTP/1.1\r\nX(y): 1\r\n\r\n", 400, "Malformed header"),     # not a token
+    (b"GET /chat/threads HTTP/\xb2.1\r\n\r\n", 400, "Bad request version"),
 ])
 def test_oversized_and_ambiguous_heads(emu: EmulatorProcess, payload: bytes, status: int, fragment: str) -> None:
     """Limits and framing rules, each answered with a JSON error and a closed connection (no hang: a negative
@@ -282,6 +285,31 @@ def test_oversized_and_ambiguous_heads(emu: EmulatorProcess, payload: bytes, sta
     check(got, hdrs, body)
     assert got == status and fragment in json.loads(body)["error"]["message"]
     assert hdrs.get("connection") == "close"
+
+
+def test_keep_alive_pipelining_connection_tokens_and_expect(emu: EmulatorProcess, token: str) -> None:
+    """The request parser keeps http.server's connection handling: pipelined requests are answered in order,
+    `close` among the Connection tokens closes, HTTP/1.0 closes unless asked not to, 100-continue is honoured,
+    and optional white space around a value is not part of it."""
+    get = f"GET /chat/threads?{CHAT} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization:   Bearer {token}  \r\n"
+    answers = exchange(emu, (get + "\r\n" + get + "Connection: keep-alive, close\r\n\r\n").encode())
+    assert [a[0] for a in answers] == [200, 200] and answers[1][1]["connection"] == "close"
+    answers = exchange(emu, get.replace("HTTP/1.1", "HTTP/1.0").encode() + b"\r\n")
+    assert [a[0] for a in answers] == [200] and answers[0][1]["connection"] == "close"
+    body = b'{"topic":"expect","participants":[]}'
+    conn = Conn(emu)
+    try:
+        conn.send(f"POST /chat/threads?{CHAT} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
+                  f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\nExpect: 100-continue\r\n"
+                  "Connection: close\r\n\r\n".encode())
+        interim = conn.sock.recv(100)
+        assert interim.startswith(b"HTTP/1.1 100 Continue\r\n")
+        conn.send(body)
+        [(status, hdrs, raw)] = responses(conn.read_all())
+        check(status, hdrs, raw)
+        assert status == 201 and json.loads(raw)["chatThread"]["topic"] == "expect"
+    finally:
+        conn.close()
 
 
 def _slowloris(emu: EmulatorProcess, token: str, results: list, idx: int) -> None:
