@@ -134,13 +134,16 @@ class JsonServer:
 
 
 def start_json_server(argv: Sequence[str], env: dict[str, str] | None = None,
-                      stderr_path: Path | None = None) -> JsonServer:
-    """Start a server that prints one JSON line when ready (`--port 0 --json`) and return what it said."""
+                      stderr_path: Path | None = None, root: Path = ROOT) -> JsonServer:
+    """Start a server that prints one JSON line when ready (`--port 0 --json`) and return what it said.
+
+    `root` is the checkout whose packages it imports (another one to compare emulator versions).
+    """
     err = open(stderr_path, "wb") if stderr_path else subprocess.DEVNULL  # noqa: SIM115
     proc_env = dict(env or os.environ)
-    proc_env["PYTHONPATH"] = str(ROOT) + os.pathsep + proc_env.get("PYTHONPATH", "")
+    proc_env["PYTHONPATH"] = str(root) + os.pathsep + proc_env.get("PYTHONPATH", "")
     proc = subprocess.Popen(list(argv), stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL,
-                            env=proc_env, cwd=str(ROOT))
+                            env=proc_env, cwd=str(root))
     if err is not subprocess.DEVNULL:
         err.close()
     sel = selectors.DefaultSelector()
