@@ -22,6 +22,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, urlsplit
@@ -194,7 +195,7 @@ def verify(emu: EmulatorProcess, token: str, acked: Acked) -> dict:
 
 
 def run_rounds(data_dir: Path, rounds: int = 3, writers: int = 6, min_acked: int = 200, max_seconds: float = 10.0,
-               env: dict | None = None, log=print) -> dict:
+               env: dict | None = None, log: Callable[[str], object] = print) -> dict:
     """The whole experiment; returns the figures (raises AssertionError on a lost write or a damaged file)."""
     kinds = ["messages", "messages", "threads", "identities", "edits", "edits"]
     acked = Acked()

@@ -24,6 +24,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
@@ -156,7 +157,7 @@ def _list_ids(client: Client, token: str, tid: str) -> set[str]:
     return ids
 
 
-def soak(seconds: float = 60.0, clients: int = 8, data_dir: str | None = None, log=print,
+def soak(seconds: float = 60.0, clients: int = 8, data_dir: str | None = None, log: Callable[[str], object] = print,
          sends_only: bool = False) -> dict:
     """Run one soak against a fresh emulator process and return the figures (`sends_only`: every operation is a
     message send to the client's own thread, to measure write throughput)."""
