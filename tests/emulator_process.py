@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+import requests
+
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 30.0
 
@@ -103,3 +105,60 @@ def running_emulator(*extra: str, data_dir: str | os.PathLike | None = None, por
         yield emu
     finally:
         emu.stop()
+
+
+CHAT_API = "api-version=2024-03-07"
+IDENTITY_API = "api-version=2023-10-01"
+
+
+class EmulatorApi:
+    """Raw HTTPS calls to an emulator (HMAC-signed identity calls, bearer chat calls), for wire-level tests.
+
+    The session ignores the environment so that the emulator's own CA bundle is the one that counts.
+    """
+
+    def __init__(self, emu: EmulatorProcess) -> None:
+        self.emu = emu
+        self.s = requests.Session()
+        self.s.trust_env = False
+        self.s.verify = emu.ca_bundle
+
+    def signed(self, method: str, target: str, body: object = None):
+        """An identity call signed with the emulator's access key, exactly as the SDK signs it."""
+        from azext_communication.emulator.tokens import sign_request
+
+        raw = b"" if body is None else json.dumps(body).encode()
+        headers = sign_request(method, self.emu.endpoint + target, raw, self.emu.access_key)
+        return self.s.request(method, self.emu.endpoint + target, data=raw, headers=headers, timeout=30)
+
+    def bearer(self, method: str, target: str, token: str, body: object = None):
+        """A chat call with a user token; `target` is a path or an absolute nextLink."""
+        url = target if target.startswith("https://") else self.emu.endpoint + target
+        return self.s.request(method, url, json=body, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+
+    def user(self) -> tuple[str, str]:
+        """A new user and its chat token."""
+        resp = self.signed("POST", f"/identities?{IDENTITY_API}", {"createTokenWithScopes": ["chat"]})
+        assert resp.status_code == 201, resp.text
+        body = resp.json()
+        return body["identity"]["id"], body["accessToken"]["token"]
+
+    def thread(self, token: str) -> str:
+        """A new thread created by the token's user."""
+        resp = self.bearer("POST", f"/chat/threads?{CHAT_API}", token, {"topic": "t", "participants": []})
+        assert resp.status_code == 201, resp.text
+        return resp.json()["chatThread"]["id"]
+
+    def all_messages(self, token: str, tid: str) -> list[dict]:
+        """Every message of a thread, following nextLinks."""
+        from urllib.parse import quote
+
+        url = f"/chat/threads/{quote(tid, safe='')}/messages?maxPageSize=200&{CHAT_API}"
+        out: list[dict] = []
+        while url:
+            resp = self.bearer("GET", url, token)
+            assert resp.status_code == 200, resp.text
+            body = resp.json()
+            out += body["value"]
+            url = body.get("nextLink")
+        return out

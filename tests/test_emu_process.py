@@ -17,9 +17,7 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 import requests
-from emulator_process import ROOT, EmulatorProcess, running_emulator, start_emulator
-
-from azext_communication.emulator.tokens import sign_request
+from emulator_process import ROOT, EmulatorApi, running_emulator, start_emulator
 
 CHAT = "api-version=2024-03-07"
 IDV = "api-version=2023-10-01"
@@ -29,43 +27,6 @@ IDV = "api-version=2023-10-01"
 def home(tmp_path: Path) -> dict:
     """Keep certificates and the default access key out of the real home folder."""
     return {"AZURE_COMMUNICATION_EMULATOR_HOME": str(tmp_path / "home")}
-
-
-class Api:
-    def __init__(self, emu: EmulatorProcess) -> None:
-        self.emu = emu
-        self.s = requests.Session()
-        self.s.trust_env = False
-        self.s.verify = emu.ca_bundle
-
-    def signed(self, method: str, target: str, body: object = None) -> requests.Response:
-        raw = b"" if body is None else json.dumps(body).encode()
-        headers = sign_request(method, self.emu.endpoint + target, raw, self.emu.access_key)
-        return self.s.request(method, self.emu.endpoint + target, data=raw, headers=headers, timeout=30)
-
-    def bearer(self, method: str, target: str, token: str, body: object = None) -> requests.Response:
-        url = target if target.startswith("https://") else self.emu.endpoint + target
-        return self.s.request(method, url, json=body, headers={"Authorization": f"Bearer {token}"}, timeout=30)
-
-    def user(self) -> tuple[str, str]:
-        body = self.signed("POST", f"/identities?{IDV}", {"createTokenWithScopes": ["chat"]}).json()
-        return body["identity"]["id"], body["accessToken"]["token"]
-
-    def thread(self, token: str) -> str:
-        resp = self.bearer("POST", f"/chat/threads?{CHAT}", token, {"topic": "t", "participants": []})
-        assert resp.status_code == 201, resp.text
-        return resp.json()["chatThread"]["id"]
-
-    def all_messages(self, token: str, tid: str) -> list[dict]:
-        url = f"/chat/threads/{quote(tid, safe='')}/messages?maxPageSize=200&{CHAT}"
-        out: list[dict] = []
-        while url:
-            resp = self.bearer("GET", url, token)
-            assert resp.status_code == 200, resp.text
-            body = resp.json()
-            out += body["value"]
-            url = body.get("nextLink")
-        return out
 
 
 def _sender(endpoint: str, ca: str, token: str, tid: str, count: int | None, acked: list, stop: threading.Event,
@@ -100,7 +61,7 @@ def test_json_handshake_stdout_and_sigterm(home: dict) -> None:
         assert emu.connection_string == f"endpoint={emu.endpoint}/;accesskey={emu.access_key}"
         assert Path(emu.ca_bundle).is_file() and Path(emu.ca_bundle).parent == Path(home[
             "AZURE_COMMUNICATION_EMULATOR_HOME"])
-        api = Api(emu)
+        api = EmulatorApi(emu)
         assert api.signed("POST", f"/identities?{IDV}").status_code == 201
         emu.process.send_signal(signal.SIGTERM)
         out, err = emu.process.communicate(timeout=15)
@@ -205,7 +166,7 @@ def test_kill9_keeps_every_acknowledged_write(home: dict, tmp_path: Path) -> Non
         assert rnd["recovered"] == rnd["acked_total"]
     assert all(n > 0 for n in figures["acked"].values()) and figures["acked_edits"] > 0
     with running_emulator(data_dir=tmp_path / "data", env=home) as emu:  # and it keeps taking writes
-        api = Api(emu)
+        api = EmulatorApi(emu)
         _, token = api.user()
         tid = api.thread(token)
         assert api.bearer("POST", f"/chat/threads/{quote(tid, safe='')}/messages?{CHAT}", token,
@@ -214,7 +175,7 @@ def test_kill9_keeps_every_acknowledged_write(home: dict, tmp_path: Path) -> Non
 
 def test_concurrent_senders_no_lost_or_duplicate_sequence(home: dict) -> None:
     with running_emulator(env=home) as emu:
-        api = Api(emu)
+        api = EmulatorApi(emu)
         _, token = api.user()
         tid = api.thread(token)
         acked: list[str] = []
@@ -237,7 +198,7 @@ def test_concurrent_senders_no_lost_or_duplicate_sequence(home: dict) -> None:
 
 def test_fault_option_and_admin_faults(home: dict) -> None:
     with running_emulator("--fault", "503:2", env=home) as emu:
-        api = Api(emu)
+        api = EmulatorApi(emu)
         for _ in range(2):
             resp = api.signed("POST", f"/identities?{IDV}")
             assert resp.status_code == 503 and resp.headers["Retry-After"] == "1"
@@ -258,7 +219,7 @@ def test_fault_option_and_admin_faults(home: dict) -> None:
 
 def test_throttle_option(home: dict) -> None:
     with running_emulator("--throttle", env=home) as emu:
-        api = Api(emu)
+        api = EmulatorApi(emu)
         _, token = api.user()
         codes = [api.bearer("POST", f"/chat/threads?{CHAT}", token, {"topic": "x", "participants": []}).status_code
                  for _ in range(11)]

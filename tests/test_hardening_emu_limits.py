@@ -4,42 +4,16 @@ and its JSON error body, through requests and through the SDK."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from urllib.parse import quote
 
 import pytest
 import requests
-from emulator_process import EmulatorProcess
-
-from azext_communication.emulator.tokens import sign_request
+from emulator_process import EmulatorApi, EmulatorProcess
 
 CHAT = "api-version=2024-03-07"
 IDV = "api-version=2023-10-01"
 KIB28 = 28 * 1024
-
-
-class Api:
-    def __init__(self, emu: EmulatorProcess) -> None:
-        self.emu = emu
-        self.s = requests.Session()
-        self.s.trust_env = False
-        self.s.verify = emu.ca_bundle
-
-    def user(self) -> tuple[str, str]:
-        target = f"/identities?{IDV}"
-        raw = b'{"createTokenWithScopes":["chat"]}'
-        resp = self.s.post(self.emu.endpoint + target, data=raw, timeout=10,
-                           headers=sign_request("POST", self.emu.endpoint + target, raw, self.emu.access_key))
-        assert resp.status_code == 201, resp.text
-        body = resp.json()
-        return body["identity"]["id"], body["accessToken"]["token"]
-
-    def call(self, method: str, target: str, token: str, body: object = None) -> requests.Response:
-        url = target if target.startswith("https://") else self.emu.endpoint + target
-        data = None if body is None else json.dumps(body)
-        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-        return self.s.request(method, url, data=data, headers=headers, timeout=30)
 
 
 def refused(resp: requests.Response, status: int, code: str, fragment: str) -> None:
@@ -60,42 +34,45 @@ def tp(tid: str, rest: str = "") -> str:
 
 
 @pytest.fixture(scope="module")
-def api(emulator: EmulatorProcess) -> Api:
-    return Api(emulator)
+def api(emulator: EmulatorProcess) -> EmulatorApi:
+    return EmulatorApi(emulator)
 
 
 @pytest.fixture(scope="module")
-def crowd(api: Api) -> Iterator[tuple[str, str, list[str]]]:
+def crowd(api: EmulatorApi) -> Iterator[tuple[str, str, list[str]]]:
     """A creator (id, token) and 250 more users."""
     creator, token = api.user()
     yield creator, token, [api.user()[0] for _ in range(250)]
 
 
-def test_batch_and_participant_limits(api: Api, crowd: tuple[str, str, list[str]]) -> None:
+def test_batch_and_participant_limits(api: EmulatorApi, crowd: tuple[str, str, list[str]]) -> None:
     _, token, users = crowd
-    resp = api.call("POST", f"/chat/threads?{CHAT}", token, {"topic": "big", "participants": participants(users[:201])})
+    resp = api.bearer("POST", f"/chat/threads?{CHAT}", token,
+                      {"topic": "big", "participants": participants(users[:201])})
     refused(resp, 400, "ValidationError", "At most 200 participants")
-    resp = api.call("POST", f"/chat/threads?{CHAT}", token, {"topic": "big", "participants": participants(users[:200])})
+    resp = api.bearer("POST", f"/chat/threads?{CHAT}", token,
+                      {"topic": "big", "participants": participants(users[:200])})
     assert resp.status_code == 201, resp.text
     tid = resp.json()["chatThread"]["id"]                                      # creator + 200 = 201 members
-    refused(api.call("POST", tp(tid, f"/participants/:add?{CHAT}"), token, {"participants": participants(users)}),
+    refused(api.bearer("POST", tp(tid, f"/participants/:add?{CHAT}"), token, {"participants": participants(users)}),
             400, "ValidationError", "At most 200 participants")               # a batch of 250
-    resp = api.call("POST", tp(tid, f"/participants/:add?{CHAT}"), token,
+    resp = api.bearer("POST", tp(tid, f"/participants/:add?{CHAT}"), token,
                     {"participants": participants(users[200:249])})             # 250 members
     assert resp.status_code == 201 and resp.json() == {}
-    refused(api.call("POST", tp(tid, f"/participants/:add?{CHAT}"), token, {"participants": participants(users[249:])}),
+    refused(api.bearer("POST", tp(tid, f"/participants/:add?{CHAT}"), token,
+                       {"participants": participants(users[249:])}),
             400, "ValidationError", "at most 250 participants")
     listed = []
     url = tp(tid, f"/participants?maxPageSize=1000&{CHAT}")
     while url:  # pages are clamped to 200
-        body = api.call("GET", url, token).json()
+        body = api.bearer("GET", url, token).json()
         listed.append(len(body["value"]))
         url = body.get("nextLink")
         assert url is None or "maxPageSize=200" in url
     assert listed == [200, 50]
 
 
-def test_participant_limit_through_the_sdk(api: Api, crowd: tuple[str, str, list[str]],
+def test_participant_limit_through_the_sdk(api: EmulatorApi, crowd: tuple[str, str, list[str]],
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     from azure.communication.chat import ChatClient, ChatParticipant, CommunicationTokenCredential
     from azure.communication.identity import CommunicationUserIdentifier
@@ -117,41 +94,41 @@ def test_participant_limit_through_the_sdk(api: Api, crowd: tuple[str, str, list
     assert pages == [200, 50]
 
 
-def test_page_size_bounds(api: Api) -> None:
+def test_page_size_bounds(api: EmulatorApi) -> None:
     _, token = api.user()
-    tid = api.call("POST", f"/chat/threads?{CHAT}", token, {"topic": "pages", "participants": []}).json()[
+    tid = api.bearer("POST", f"/chat/threads?{CHAT}", token, {"topic": "pages", "participants": []}).json()[
         "chatThread"]["id"]
     for i in range(203):  # + 2 system messages = 205
-        assert api.call("POST", tp(tid, f"/messages?{CHAT}"), token, {"content": f"m{i}"}).status_code == 201
-    body = api.call("GET", tp(tid, f"/messages?maxPageSize=201&{CHAT}"), token).json()
+        assert api.bearer("POST", tp(tid, f"/messages?{CHAT}"), token, {"content": f"m{i}"}).status_code == 201
+    body = api.bearer("GET", tp(tid, f"/messages?maxPageSize=201&{CHAT}"), token).json()
     assert len(body["value"]) == 200 and "maxPageSize=200" in body["nextLink"]
-    assert len(api.call("GET", body["nextLink"], token).json()["value"]) == 5
+    assert len(api.bearer("GET", body["nextLink"], token).json()["value"]) == 5
     for bad in ("0", "-1", "abc", "1.5"):
-        refused(api.call("GET", tp(tid, f"/messages?maxPageSize={bad}&{CHAT}"), token), 400, "ValidationError",
+        refused(api.bearer("GET", tp(tid, f"/messages?maxPageSize={bad}&{CHAT}"), token), 400, "ValidationError",
                 "maxPageSize")
-        refused(api.call("GET", f"/chat/threads?maxPageSize={bad}&{CHAT}", token), 400, "ValidationError",
+        refused(api.bearer("GET", f"/chat/threads?maxPageSize={bad}&{CHAT}", token), 400, "ValidationError",
                 "maxPageSize")
-    refused(api.call("GET", tp(tid, f"/participants?skip=-1&{CHAT}"), token), 400, "ValidationError", "skip")
+    refused(api.bearer("GET", tp(tid, f"/participants?skip=-1&{CHAT}"), token), 400, "ValidationError", "skip")
 
 
-def test_message_size_limit(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_message_size_limit(api: EmulatorApi, monkeypatch: pytest.MonkeyPatch) -> None:
     from azure.communication.chat import ChatClient, CommunicationTokenCredential
     from azure.core.exceptions import HttpResponseError
 
     _, token = api.user()
-    tid = api.call("POST", f"/chat/threads?{CHAT}", token, {"topic": "size", "participants": []}).json()[
+    tid = api.bearer("POST", f"/chat/threads?{CHAT}", token, {"topic": "size", "participants": []}).json()[
         "chatThread"]["id"]
     send = tp(tid, f"/messages?{CHAT}")
-    assert api.call("POST", send, token, {"content": "x" * KIB28}).status_code == 201
-    refused(api.call("POST", send, token, {"content": "x" * (KIB28 + 1)}), 413, "MessageTooLarge", "28672 bytes")
-    assert api.call("POST", send, token, {"content": "\u00e9" * (KIB28 // 2)}).status_code == 201  # UTF-8 bytes
-    refused(api.call("POST", send, token, {"content": "\u00e9" * (KIB28 // 2 + 1)}), 413, "MessageTooLarge", "28672")
-    refused(api.call("POST", send, token, {"content": "x" * (KIB28 - 10), "metadata": {"key": "v" * 20}}),
+    assert api.bearer("POST", send, token, {"content": "x" * KIB28}).status_code == 201
+    refused(api.bearer("POST", send, token, {"content": "x" * (KIB28 + 1)}), 413, "MessageTooLarge", "28672 bytes")
+    assert api.bearer("POST", send, token, {"content": "\u00e9" * (KIB28 // 2)}).status_code == 201  # UTF-8 bytes
+    refused(api.bearer("POST", send, token, {"content": "\u00e9" * (KIB28 // 2 + 1)}), 413, "MessageTooLarge", "28672")
+    refused(api.bearer("POST", send, token, {"content": "x" * (KIB28 - 10), "metadata": {"key": "v" * 20}}),
             413, "MessageTooLarge", "28672")                                     # metadata counts too
-    mid = api.call("POST", send, token, {"content": "small"}).json()["id"]
-    refused(api.call("PATCH", tp(tid, f"/messages/{mid}?{CHAT}"), token, {"content": "y" * (KIB28 + 1)}),
+    mid = api.bearer("POST", send, token, {"content": "small"}).json()["id"]
+    refused(api.bearer("PATCH", tp(tid, f"/messages/{mid}?{CHAT}"), token, {"content": "y" * (KIB28 + 1)}),
             413, "MessageTooLarge", "28672")
-    assert api.call("GET", tp(tid, f"/messages/{mid}?{CHAT}"), token).json()["content"]["message"] == "small"
+    assert api.bearer("GET", tp(tid, f"/messages/{mid}?{CHAT}"), token).json()["content"]["message"] == "small"
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", api.emu.ca_bundle)
     tc = ChatClient(api.emu.endpoint, CommunicationTokenCredential(token)).get_chat_thread_client(tid)
     with pytest.raises(HttpResponseError) as err:

@@ -22,12 +22,9 @@ from urllib.parse import quote, urlsplit
 
 import psutil
 import pytest
-import requests
-from emulator_process import EmulatorProcess, running_emulator
+from emulator_process import EmulatorApi, EmulatorProcess, running_emulator
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from azext_communication.emulator.tokens import sign_request
 
 CHAT = "api-version=2024-03-07"
 IDV = "api-version=2023-10-01"
@@ -133,25 +130,9 @@ def exchange(emu: EmulatorProcess, payload: bytes, timeout: float = 10.0) -> lis
         conn.close()
 
 
-class Api:
-    def __init__(self, emu: EmulatorProcess) -> None:
-        self.emu = emu
-        self.s = requests.Session()
-        self.s.trust_env = False
-        self.s.verify = emu.ca_bundle
-
-    def user(self) -> str:
-        target = f"/identities?{IDV}"
-        raw = b'{"createTokenWithScopes":["chat"]}'
-        resp = self.s.post(self.emu.endpoint + target, data=raw, timeout=10,
-                           headers=sign_request("POST", self.emu.endpoint + target, raw, self.emu.access_key))
-        assert resp.status_code == 201, resp.text
-        return resp.json()["accessToken"]["token"]
-
-
 @pytest.fixture(scope="module")
 def token(emu: EmulatorProcess) -> str:
-    return Api(emu).user()
+    return EmulatorApi(emu).user()[1]
 
 
 # ----------------------------------------------------------------------------------------------- strategies
@@ -362,7 +343,7 @@ def _stalled_handshake(emu: EmulatorProcess, results: list, idx: int) -> None:
 
 
 def test_slow_clients_time_out_while_others_are_served(emu: EmulatorProcess, token: str) -> None:
-    api = Api(emu)
+    api = EmulatorApi(emu)
     proc = psutil.Process(emu.process.pid)
     threads_before = proc.num_threads()
     n_slow, n_short, n_tls = 12, 4, 4
@@ -416,5 +397,5 @@ def test_sdk_still_works_after_the_abuse(emu: EmulatorProcess, monkeypatch: pyte
     mid = tc.send_message("still serving").id
     assert tc.get_message(mid).content.message == "still serving"
     url = f"{emu.endpoint}/chat/threads/{quote(thread.id, safe='')}?{CHAT}"
-    resp = Api(emu).s.get(url, headers={"Authorization": f"Bearer {token.token}"}, timeout=5)
+    resp = EmulatorApi(emu).s.get(url, headers={"Authorization": f"Bearer {token.token}"}, timeout=5)
     assert resp.status_code == 200 and resp.json()["topic"] == "after the fuzz"
