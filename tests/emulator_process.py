@@ -14,9 +14,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import requests
+
+if TYPE_CHECKING:
+    from azext_communication.emulator.server import EmulatorServer
 
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 30.0
@@ -162,3 +165,21 @@ class EmulatorApi:
             out += body["value"]
             url = body.get("nextLink")
         return out
+
+
+@contextlib.contextmanager
+def in_process_emulator(home: str | os.PathLike) -> Iterator[EmulatorServer]:
+    """An `EmulatorServer` on a free port whose certificates and key live in `home`, not the user's home."""
+    from azext_communication.emulator.server import HOME_ENV, EmulatorServer
+
+    old = os.environ.get(HOME_ENV)
+    os.environ[HOME_ENV] = str(home)
+    server = EmulatorServer(port=0)
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+        if old is None:
+            os.environ.pop(HOME_ENV, None)
+        else:
+            os.environ[HOME_ENV] = old

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import socket
 import ssl
 import time
@@ -14,8 +13,9 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 import requests
+from emulator_process import in_process_emulator
 
-from azext_communication.emulator.server import HOME_ENV, EmulatorServer
+from azext_communication.emulator.server import EmulatorServer
 from azext_communication.emulator.tokens import content_sha256, sign_request
 
 CHAT = "api-version=2024-03-07"
@@ -24,17 +24,8 @@ IDV = "api-version=2023-10-01"
 
 @pytest.fixture(scope="module")
 def emu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorServer]:
-    old = os.environ.get(HOME_ENV)
-    os.environ[HOME_ENV] = str(tmp_path_factory.mktemp("emuhome"))
-    server = EmulatorServer(port=0)
-    try:
-        yield server.start()
-    finally:
-        server.stop()
-        if old is None:
-            os.environ.pop(HOME_ENV, None)
-        else:
-            os.environ[HOME_ENV] = old
+    with in_process_emulator(tmp_path_factory.mktemp("emuhome")) as server:
+        yield server
 
 
 class Api:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,27 +20,17 @@ from azure.communication.identity import (
     CommunicationUserIdentifier,
 )
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ResourceNotFoundError
+from emulator_process import in_process_emulator
 
-from azext_communication.emulator.server import HOME_ENV, EmulatorServer
+from azext_communication.emulator.server import EmulatorServer
 
 UTC = dt.timezone.utc
 
 
 @pytest.fixture(scope="module")
 def emu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorServer]:
-    home = tmp_path_factory.mktemp("emuhome")
-    old = os.environ.get(HOME_ENV)
-    os.environ[HOME_ENV] = str(home)
-    server = EmulatorServer(port=0)
-    try:
-        server.start()
+    with in_process_emulator(tmp_path_factory.mktemp("emuhome")) as server:
         yield server
-    finally:
-        server.stop()
-        if old is None:
-            os.environ.pop(HOME_ENV, None)
-        else:
-            os.environ[HOME_ENV] = old
 
 
 @pytest.fixture
