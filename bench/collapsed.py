@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter
+from pathlib import Path
 
 
 def summarise(path: str, top: int = 25) -> str:
@@ -38,12 +39,15 @@ def summarise(path: str, top: int = 25) -> str:
     return "\n".join(out) + "\n"
 
 
+_CHECKOUT = str(Path(__file__).resolve().parent.parent) + "/"
+
+
 def _short(frame: str) -> str:
     """`func (path/to/site-packages/pkg/mod.py:123)` -> `func (pkg/mod.py)`: lines differ per sample."""
     name, _, where = frame.partition(" (")
     where = where.rstrip(")")
     path = where.rsplit(":", 1)[0]
-    for marker in ("site-packages/", "/lib/python3.11/", "/work/main/"):
+    for marker in ("site-packages/", f"/lib/python{sys.version_info[0]}.{sys.version_info[1]}/", _CHECKOUT):
         if marker in path:
             path = path.split(marker, 1)[1]
             break
