@@ -17,7 +17,6 @@ import http.client
 import json
 import signal
 import sqlite3
-import ssl
 import sys
 import tempfile
 import threading
@@ -25,15 +24,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from emulator_process import EmulatorProcess, start_emulator  # noqa: E402
-
-from azext_communication.emulator.tokens import sign_request  # noqa: E402
+from emulator_process import EmulatorProcess, KeepAliveClient, start_emulator  # noqa: E402
 
 CHAT = "api-version=2024-03-07"
 IDV = "api-version=2023-10-01"
@@ -56,33 +53,10 @@ class Acked:
                     + self.edit_ops)
 
 
-class Client:
-    """One keep-alive HTTPS connection (verifying the emulator's CA)."""
-
-    def __init__(self, emu: EmulatorProcess) -> None:
-        self.emu = emu
-        parts = urlsplit(emu.endpoint)
-        ctx = ssl.create_default_context(cafile=str(Path(emu.ca_bundle).with_name("ca.pem")))
-        self.conn = http.client.HTTPSConnection(parts.hostname, parts.port, timeout=30, context=ctx)
-
-    def call(self, method: str, path: str, token: str | None, body: object = None) -> tuple[int, bytes]:
-        raw = b"" if body is None else json.dumps(body).encode()
-        if token is None:
-            headers = sign_request(method, self.emu.endpoint + path, raw, self.emu.access_key)
-        else:
-            headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-        self.conn.request(method, path, body=raw or None, headers=headers)
-        resp = self.conn.getresponse()
-        return resp.status, resp.read()
-
-    def close(self) -> None:
-        self.conn.close()
-
-
 def _writer(emu: EmulatorProcess, kind: str, token: str, tid: str, acked: Acked, stop: threading.Event,
             failures: list) -> None:
     """Write until the emulator dies (a connection error is expected then); record what was acknowledged."""
-    client = Client(emu)
+    client = KeepAliveClient.to(emu)
     tpath = f"/chat/threads/{quote(tid, safe='')}"
     try:
         if kind == "edits":
@@ -145,7 +119,7 @@ def integrity(db: Path) -> tuple[str, int]:
 
 def verify(emu: EmulatorProcess, token: str, acked: Acked) -> dict:
     """Everything acknowledged so far is there after the restart; returns the recovered counts."""
-    client = Client(emu)
+    client = KeepAliveClient.to(emu)
     missing: list[str] = []
     recovered = {"messages": 0, "threads": 0, "identities": 0, "edited messages": 0}
     try:
@@ -205,7 +179,7 @@ def run_rounds(data_dir: Path, rounds: int = 3, writers: int = 6, min_acked: int
         emu = start_emulator(data_dir=data_dir, env=env)
         try:
             if token is None:
-                client = Client(emu)
+                client = KeepAliveClient.to(emu)
                 status, data = client.call("POST", f"/identities?{IDV}", None, {"createTokenWithScopes": ["chat"]})
                 token = json.loads(data)["accessToken"]["token"]
                 status, data = client.call("POST", f"/chat/threads?{CHAT}", token, {"topic": "crash",

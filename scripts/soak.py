@@ -18,7 +18,6 @@ import http.client
 import json
 import os
 import random
-import ssl
 import subprocess
 import sys
 import tempfile
@@ -26,11 +25,13 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
+
+from emulator_process import KeepAliveClient  # noqa: E402
 
 CHAT = "api-version=2024-03-07"
 IDV = "api-version=2023-10-01"
@@ -41,37 +42,12 @@ MIX = {"send_own": 30, "send_shared": 12, "list_messages": 10, "get_message": 10
 EXPECTED = {"send_own": 201, "send_shared": 201, "edit_message": 204, "create_thread": 201}
 
 
-class Client:
-    """One keep-alive HTTPS connection to the emulator, trusting its CA."""
-
-    def __init__(self, endpoint: str, ca: str, access_key: str) -> None:
-        parts = urlsplit(endpoint)
-        self.endpoint, self.access_key = endpoint, access_key
-        self.conn = http.client.HTTPSConnection(parts.hostname, parts.port, timeout=30,
-                                                context=ssl.create_default_context(cafile=ca))
-
-    def call(self, method: str, path: str, token: str | None, body: object = None) -> tuple[int, bytes]:
-        from azext_communication.emulator.tokens import sign_request
-
-        raw = b"" if body is None else json.dumps(body).encode()
-        if token is None:
-            headers = sign_request(method, self.endpoint + path, raw, self.access_key)
-        else:
-            headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-        self.conn.request(method, path, body=raw or None, headers=headers)
-        resp = self.conn.getresponse()
-        return resp.status, resp.read()
-
-    def close(self) -> None:
-        self.conn.close()
-
-
 # ----------------------------------------------------------------------------------------------- a client process
 
 def run_client(cfg: dict) -> dict:
     """The load of one client until `cfg["until"]` (wall clock); returns counts, errors and acknowledged ids."""
     rng = random.Random(cfg["seed"])
-    client = Client(cfg["endpoint"], cfg["ca"], cfg["access_key"])
+    client = KeepAliveClient(cfg["endpoint"], cfg["ca"], cfg["access_key"])
     token, user, own, shared = cfg["token"], cfg["user"], cfg["own_thread"], cfg["shared_thread"]
     paths = {tid: "/chat/threads/" + quote(tid, safe="") for tid in (own, shared)}
     mix = cfg.get("mix") or MIX
@@ -128,7 +104,7 @@ def run_client(cfg: dict) -> dict:
         except (OSError, http.client.HTTPException) as exc:
             errors.append(f"{op}: {exc!r}")
             client.close()
-            client = Client(cfg["endpoint"], cfg["ca"], cfg["access_key"])
+            client = KeepAliveClient(cfg["endpoint"], cfg["ca"], cfg["access_key"])
             continue
         latencies.append(time.perf_counter() - t0)
         counts[op] += 1
@@ -143,7 +119,7 @@ def run_client(cfg: dict) -> dict:
 
 # ----------------------------------------------------------------------------------------------- the driver
 
-def _list_ids(client: Client, token: str, tid: str) -> set[str]:
+def _list_ids(client: KeepAliveClient, token: str, tid: str) -> set[str]:
     url: str | None = f"/chat/threads/{quote(tid, safe='')}/messages?maxPageSize=200&{CHAT}"
     ids: set[str] = set()
     while url:
@@ -169,7 +145,7 @@ def soak(seconds: float = 60.0, clients: int = 8, data_dir: str | None = None, l
         with running_emulator(data_dir=data_dir, env=env) as emu:
             proc = psutil.Process(emu.process.pid)
             ca = str(Path(emu.ca_bundle).with_name("ca.pem"))
-            setup = Client(emu.endpoint, ca, emu.access_key)
+            setup = KeepAliveClient(emu.endpoint, ca, emu.access_key)
             users = []
             for _ in range(clients):
                 status, data = setup.call("POST", f"/identities?{IDV}", None, {"createTokenWithScopes": ["chat"]})

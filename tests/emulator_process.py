@@ -183,3 +183,41 @@ def in_process_emulator(home: str | os.PathLike) -> Iterator[EmulatorServer]:
             os.environ.pop(HOME_ENV, None)
         else:
             os.environ[HOME_ENV] = old
+
+
+class KeepAliveClient:
+    """One keep-alive HTTPS connection (http.client, trusting the emulator's CA), for load and crash scripts.
+
+    Lighter than requests, so a client process measures the emulator rather than itself.
+    """
+
+    def __init__(self, endpoint: str, ca_file: str, access_key: str) -> None:
+        import http.client
+        import ssl
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(endpoint)
+        self.endpoint, self.access_key = endpoint, access_key
+        self.conn = http.client.HTTPSConnection(parts.hostname, parts.port, timeout=30,
+                                                context=ssl.create_default_context(cafile=ca_file))
+
+    @classmethod
+    def to(cls, emu: EmulatorProcess) -> KeepAliveClient:
+        """A client of a running emulator process, trusting its CA certificate alone."""
+        return cls(emu.endpoint, str(Path(emu.ca_bundle).with_name("ca.pem")), emu.access_key)
+
+    def call(self, method: str, path: str, token: str | None, body: object = None) -> tuple[int, bytes]:
+        """An identity call signed with the access key (token None) or a chat call with a bearer token."""
+        from azext_communication.emulator.tokens import sign_request
+
+        raw = b"" if body is None else json.dumps(body).encode()
+        if token is None:
+            headers = sign_request(method, self.endpoint + path, raw, self.access_key)
+        else:
+            headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        self.conn.request(method, path, body=raw or None, headers=headers)
+        resp = self.conn.getresponse()
+        return resp.status, resp.read()
+
+    def close(self) -> None:
+        self.conn.close()
