@@ -390,30 +390,24 @@ class WireApp:
         return self.model.authenticate(token.strip())
 
     @staticmethod
-    def _page_size(req: Request) -> int:
-        raw = req.query.get("maxPageSize")
+    def _int_query(req: Request, name: str, default: int, minimum: int, bound: str) -> int:
+        """An integer query parameter (absent or empty -> default); anything else is a 400 ValidationError."""
+        raw = req.query.get(name)
         if raw is None or raw == "":
-            return m.DEFAULT_PAGE_SIZE
+            return default
         try:
             n = int(raw)
         except ValueError:
-            raise BadRequest("maxPageSize must be an integer.", code="ValidationError") from None
-        if n < 1:
-            raise BadRequest("maxPageSize must be greater than 0.", code="ValidationError")
-        return min(n, m.MAX_PAGE_SIZE)
-
-    @staticmethod
-    def _skip(req: Request) -> int:
-        raw = req.query.get("skip")
-        if raw is None or raw == "":
-            return 0
-        try:
-            n = int(raw)
-        except ValueError:
-            raise BadRequest("skip must be an integer.", code="ValidationError") from None
-        if n < 0:
-            raise BadRequest("skip must not be negative.", code="ValidationError")
+            raise BadRequest(f"{name} must be an integer.", code="ValidationError") from None
+        if n < minimum:
+            raise BadRequest(f"{name} must {bound}.", code="ValidationError")
         return n
+
+    def _page_size(self, req: Request) -> int:
+        return min(self._int_query(req, "maxPageSize", m.DEFAULT_PAGE_SIZE, 1, "be greater than 0"), m.MAX_PAGE_SIZE)
+
+    def _skip(self, req: Request) -> int:
+        return self._int_query(req, "skip", 0, 0, "not be negative")
 
     @staticmethod
     def _start(req: Request) -> int | None:
