@@ -16,6 +16,10 @@ from azext_communication._help import helps  # noqa: F401  (registers the help t
 class CommunicationCommandsLoader(AzCommandsLoader):
     """Loads the `az communication` command table and its arguments."""
 
+    # Core's command index maps each command to `loader.__module__` and finds the extension by that name on the
+    # next run, so the loader must look like it lives in the extension's top package.
+    __module__ = "azext_communication"
+
     def __init__(self, cli_ctx: Any = None) -> None:
         from azure.cli.core.commands import CliCommandType
 

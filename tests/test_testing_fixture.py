@@ -180,3 +180,4 @@ def test_core_still_finds_the_command_loader() -> None:
     assert loader.__name__ == "CommunicationCommandsLoader"
     with pytest.raises(AttributeError):
         _ = azext_communication.NO_SUCH_NAME
+    assert loader.__module__ == "azext_communication"  # what core's command index records for the extension
