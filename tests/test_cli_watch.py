@@ -82,14 +82,26 @@ class Service:
                    "--access-token", token or self.token, env={"REQUESTS_CA_BUNDLE": self.emu.ca_bundle})
 
     def set_clock(self, offset_ms: int = 0, coarse: bool = False) -> None:
-        """Move the service's clock (and, with `coarse`, give whole seconds as the real service does)."""
-        from azext_communication.emulator.model import now_ms
+        """Move the service's clock (and, with `coarse`, give whole seconds as the real service does).
 
-        def clock() -> int:
-            value = now_ms() + offset_ms
-            return value - value % 1000 if coarse else value
+        The emulator model reads the wall clock through `records.now_ms`, which reads `records.time.time()`."""
+        from azext_communication.emulator.model import records
 
-        self.emu.model.clock = clock
+        records.time = ShiftedTime(offset_ms / 1000, coarse) if offset_ms or coarse else time
+
+
+class ShiftedTime:
+    """The `time` module with a `time()` that is off by `offset` seconds (and whole seconds with `coarse`)."""
+
+    def __init__(self, offset: float, coarse: bool) -> None:
+        self.offset, self.coarse = offset, coarse
+
+    def time(self) -> float:
+        value = time.time() + self.offset
+        return float(int(value)) if self.coarse else value
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(time, name)
 
 
 @pytest.fixture(scope="module")
@@ -212,6 +224,10 @@ def test_a_local_clock_ten_minutes_off_loses_nothing_and_shows_nothing_old(servi
     owner = service.thread("skew")
     tid = owner.thread_id
     old = [owner.send_message(f"old {i}").id for i in range(3)]
+    from datetime import datetime, timedelta, timezone
+
+    skew = owner.get_message(old[0]).created_on - datetime.now(timezone.utc)
+    assert abs(skew - timedelta(minutes=minutes)) < timedelta(seconds=30), skew  # the service's clock is off
     started = first_poll_answered(service, tid)
     sent: list[str] = []
 
