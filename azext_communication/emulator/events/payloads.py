@@ -1,0 +1,203 @@
+"""Event payloads from what the model recorded (a "fact"): the spec's fan-out, subjects and data fields.
+
+A fact is a plain JSON-able dict written by the model through the outbox (see `outbox.py` for its keys). The
+builders here are pure functions of it, so the same fact always yields the same events (same ids), which keeps
+redelivery after a restart idempotent for subscribers that de-duplicate on `id`.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterable
+
+from . import catalog as c
+
+_NS = uuid.UUID("6f1b7f4e-3d0a-4c4e-9c55-2f0e4e1a7c11")
+_KINDS = {"communicationUser": "communicationUser", "phoneNumber": "phoneNumber",
+          "microsoftTeamsUser": "microsoftTeamsUser", "microsoftTeamsApp": "microsoftTeamsApp"}
+
+
+def resource_topic(resource_id: str, name: str = "acs-emulator") -> str:
+    """The ARM id events carry as `topic` / `source`, in the mixed case of the Learn examples (decision 6)."""
+    return (f"/subscriptions/{resource_id}/resourceGroups/acs-emulator/providers/Microsoft.Communication/"
+            f"communicationServices/{name}")
+
+
+def identifier(raw_id: str) -> dict:
+    """CommunicationIdentifierModel as events carry it: rawId, `kind` and the kind's object (decision 7)."""
+    from ..model import identifier_model
+
+    model = identifier_model(raw_id)
+    kind = next((k for k in model if k in _KINDS), None)
+    return {"rawId": raw_id, "kind": _KINDS.get(kind or "", "unknown"), **{k: v for k, v in model.items()
+                                                                          if k != "rawId"}}
+
+
+def _iso(ms: int, suffix: str) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}" + suffix
+
+
+def user_time(ms: int) -> str:
+    """Timestamps inside user-level data: `Z`, milliseconds (as the Learn examples)."""
+    return _iso(ms, "Z")
+
+
+def thread_time(ms: int) -> str:
+    """Timestamps inside thread-level data: explicit `+00:00` offset (as the Learn examples)."""
+    return _iso(ms, "+00:00")
+
+
+def event_time(ms: int) -> str:
+    """`eventTime`: UTC, seven fractional digits, `Z`."""
+    return _iso(ms, "0000Z")
+
+
+def _participant(raw: str, name: str | None) -> dict:
+    out: dict = {"participantCommunicationIdentifier": identifier(raw), "metadata": {}}
+    if name is not None:
+        out = {"displayName": name, **out}
+    return out
+
+
+def _message_type(kind: str) -> str:
+    return kind[:1].upper() + kind[1:]
+
+
+class _Builder:
+    """Builds the events of one fact, numbering them for their deterministic ids."""
+
+    def __init__(self, fact: dict, topic: str, include_actor: bool) -> None:
+        self.fact = fact
+        self.topic = topic
+        self.include_actor = include_actor
+        self.events: list[dict] = []
+        self.tid = fact["thread"]["id"]
+        self.actor = fact["actor"]
+        self.tx = fact["tx"]
+        self.base = {"threadId": self.tid, "transactionId": self.tx}
+
+    def emit(self, name: str, subject_id: str, data: dict, recipient: str | None = None) -> None:
+        event_type = c.PREFIX + name
+        data = {**data, **self.base}
+        self.events.append({
+            "id": str(uuid.uuid5(_NS, f"{self.tx}/{len(self.events)}")),
+            "topic": self.topic,
+            "subject": c.subject(self.tid, event_type, subject_id, recipient),
+            "data": data,
+            "eventType": event_type,
+            "dataVersion": c.DATA_VERSION,
+            "metadataVersion": c.METADATA_VERSION,
+            "eventTime": event_time(self.fact["at"]),
+        })
+
+    def recipients(self, members: Iterable[list]) -> list[str]:
+        return [raw for raw, _ in members if self.include_actor or raw != self.actor]
+
+    def copies(self, name: str, subject_id: str, data: dict, legacy_recipient: bool = True,
+               members: Iterable[list] | None = None) -> None:
+        """One user-level event per recipient, in participant order."""
+        for raw in self.recipients(self.fact["members"] if members is None else members):
+            extra = {"recipientId": raw} if legacy_recipient else {}
+            self.emit(name, subject_id, {**data, **extra, "recipientCommunicationIdentifier": identifier(raw)},
+                      recipient=raw)
+
+
+def _thread_created(b: _Builder) -> None:
+    t, f = b.fact["thread"], b.fact
+    actor = identifier(b.actor)
+    common = {"properties": {"topic": t["topic"]}, "metadata": dict(t.get("metadata") or {})}
+    parts = [_participant(raw, name) for raw, name in f["members"]]
+    b.emit("ChatThreadCreated", b.actor, {"createdByCommunicationIdentifier": actor, **common, "participants": parts,
+                                          "createTime": thread_time(t["createTime"]), "version": t["version"]})
+    members = [{"displayName": name or "", "memberId": raw} for raw, name in f["members"]]
+    b.copies("ChatThreadCreatedWithUser", b.actor, {
+        "createdBy": b.actor, "createdByCommunicationIdentifier": actor, **common, "members": members,
+        "participants": parts, "createTime": user_time(t["createTime"]), "version": t["version"]})
+
+
+def _thread_deleted(b: _Builder) -> None:
+    t, at = b.fact["thread"], b.fact["at"]
+    actor = identifier(b.actor)
+    b.emit("ChatThreadDeleted", b.actor, {"deletedByCommunicationIdentifier": actor, "deleteTime": thread_time(at),
+                                          "createTime": thread_time(t["createTime"]), "version": t["version"]})
+    b.copies("ChatThreadWithUserDeleted", b.actor, {
+        "deletedBy": b.actor, "deletedByCommunicationIdentifier": actor, "deleteTime": user_time(at),
+        "createTime": user_time(t["createTime"]), "version": t["version"]})
+
+
+def _thread_updated(b: _Builder) -> None:
+    t, at = b.fact["thread"], b.fact["at"]
+    actor = identifier(b.actor)
+    common = {"properties": {"topic": t["topic"]}, "metadata": dict(t.get("metadata") or {})}
+    b.emit("ChatThreadPropertiesUpdated", b.actor, {
+        "editedByCommunicationIdentifier": actor, "editTime": thread_time(at), **common,
+        "createTime": thread_time(t["createTime"]), "version": t["version"]})
+    b.copies("ChatThreadPropertiesUpdatedPerUser", b.actor, {
+        "editedBy": b.actor, "editedByCommunicationIdentifier": actor, "editTime": user_time(at), **common,
+        "createTime": user_time(t["createTime"]), "version": t["version"]})
+
+
+def _participants_changed(b: _Builder, added: bool) -> None:
+    t, at, f = b.fact["thread"], b.fact["at"], b.fact
+    verb = "added" if added else "removed"
+    by = {f"{verb}ByCommunicationIdentifier": identifier(b.actor)}
+    changed = f["added"] if added else [f["removed"]]
+    thread_name = "ChatThreadParticipantAdded" if added else "ChatThreadParticipantRemoved"
+    user_name = "ChatParticipantAddedToThreadWithUser" if added else "ChatParticipantRemovedFromThreadWithUser"
+    for raw, name in changed:
+        who = {f"participant{verb.capitalize()}": _participant(raw, name)}
+        b.emit(thread_name, raw, {"time": thread_time(at), **by, **who, "createTime": thread_time(t["createTime"]),
+                                  "version": t["version"]})
+        b.copies(user_name, raw, {"time": user_time(at), **by, **who, "createTime": user_time(t["createTime"]),
+                                  "version": t["version"]}, legacy_recipient=False)
+
+
+def _message(b: _Builder, change: str) -> None:
+    msg, at = b.fact["message"], b.fact["at"]
+    sender = identifier(b.actor)
+    common = {"messageId": msg["id"], "senderCommunicationIdentifier": sender,
+              "senderDisplayName": msg.get("senderName") or "", "type": _message_type(msg["type"]),
+              "version": int(msg["version"])}
+    body = {} if change == "Deleted" else {"messageBody": msg["body"], "metadata": dict(msg.get("metadata") or {})}
+    when = {"Edited": "editTime", "Deleted": "deleteTime"}.get(change)
+    thread_stamp = {when: thread_time(at)} if when else {}
+    user_stamp = {when: user_time(at)} if when else {}
+    b.emit(f"ChatMessage{change}InThread", b.actor, {
+        **thread_stamp, **body, **common, "composeTime": thread_time(msg["composeTime"])})
+    b.copies(f"ChatMessage{change}", b.actor, {
+        **user_stamp, **body, **common, "senderId": b.actor, "composeTime": user_time(msg["composeTime"])})
+
+
+_OPS = {
+    "thread.created": _thread_created,
+    "thread.deleted": _thread_deleted,
+    "thread.updated": _thread_updated,
+    "participants.added": lambda b: _participants_changed(b, True),
+    "participant.removed": lambda b: _participants_changed(b, False),
+    "message.sent": lambda b: _message(b, "Received"),
+    "message.edited": lambda b: _message(b, "Edited"),
+    "message.deleted": lambda b: _message(b, "Deleted"),
+}
+OPERATIONS = tuple(_OPS)
+
+
+def build_events(fact: dict, topic: str, include_actor: bool = False) -> list[dict]:
+    """Every event (Event Grid schema) a recorded operation produces: thread level first, then user copies."""
+    b = _Builder(fact, topic, include_actor)
+    _OPS[fact["op"]](b)
+    return b.events
+
+
+def to_cloud_event(event: dict) -> dict:
+    """The same event in CloudEvents 1.0 structured mode (spec section 4: same id, subject and data)."""
+    return {"id": event["id"], "source": event["topic"], "subject": event["subject"], "type": event["eventType"],
+            "time": event["eventTime"], "specversion": "1.0", "data": event["data"]}
+
+
+def validation_event(topic: str, code: str, url: str, now_ms: int) -> dict:
+    """The SubscriptionValidationEvent of the Event Grid schema handshake (spec 5.3; topic per decision 12)."""
+    return {"id": str(uuid.uuid4()), "topic": topic, "subject": "", "data": {"validationCode": code,
+                                                                             "validationUrl": url},
+            "eventType": c.VALIDATION_EVENT, "eventTime": event_time(now_ms), "metadataVersion": "1",
+            "dataVersion": "1"}
