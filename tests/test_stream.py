@@ -6,22 +6,28 @@ from __future__ import annotations
 import io
 import json
 
+import cli_harness  # noqa: F401  (prepares az's folders before azure.cli.core is imported)
 import jmespath
 import pytest
 import yaml
+from azure.cli.core.azclierror import (
+    InvalidArgumentValueError,
+    MutuallyExclusiveArgumentError,
+    RequiredArgumentMissingError,
+)
 
+from azext_communication import _validators as v
 from azext_communication._conditions import jmespath_truthy, message_matcher
 from azext_communication._format import message_line_renderer, short_id
 from azext_communication._stream import StreamWriter
-from azext_communication._validators import (
-    OptionUsageError,
-    parse_seconds,
-    validate_after,
-    validate_interval,
-    validate_wait_condition,
-    validate_watch_start_time,
-    validate_watch_timeout,
-)
+from azext_communication._validators import parse_seconds
+
+# the validators unwrapped: wrapped, they print their error and exit 2 (tests/test_cli_watch.py runs them so)
+validate_after = v.validate_after.__wrapped__
+validate_interval = v.validate_interval.__wrapped__
+validate_wait_condition = v.validate_wait_condition.__wrapped__
+validate_watch_start_time = v.validate_start_time.__wrapped__
+validate_watch_timeout = v.validate_watch_timeout.__wrapped__
 
 ANN = "8:acs:11111111-2222-3333-4444-555555555555_00000000-0000-0000-0000-00000000a001"
 BOB = "8:acs:11111111-2222-3333-4444-555555555555_00000000-0000-0000-0000-00000000b002"
@@ -157,7 +163,7 @@ class Namespace:
 
 @pytest.mark.parametrize("value", ["0", "0.49", "-1", "abc", "nan", "inf", ""])
 def test_interval_below_half_a_second_or_not_a_number_is_a_usage_error(value):
-    with pytest.raises(OptionUsageError, match="--interval must be a number of seconds, at least 0.5"):
+    with pytest.raises(InvalidArgumentValueError, match="--interval must be a number of seconds, at least 0.5"):
         validate_interval(Namespace(interval=value))
 
 
@@ -172,7 +178,7 @@ def test_interval_default_and_valid_values():
 
 @pytest.mark.parametrize("value", ["-1", "-0.1", "x"])
 def test_negative_timeout_is_a_usage_error(value):
-    with pytest.raises(OptionUsageError, match="--timeout"):
+    with pytest.raises(InvalidArgumentValueError, match="--timeout"):
         validate_watch_timeout(Namespace(timeout=value))
 
 
@@ -184,14 +190,14 @@ def test_zero_timeout_is_allowed():
 
 @pytest.mark.parametrize("expression", ["a[", "senderDisplayName=='Bot' &&", "", "   ", "[?"])
 def test_malformed_custom_is_a_usage_error(expression):
-    with pytest.raises(OptionUsageError, match="--custom"):
+    with pytest.raises(InvalidArgumentValueError, match="--custom"):
         validate_wait_condition(Namespace(custom=expression, sender=None, contains=None))
 
 
 def test_wait_needs_a_condition():
-    with pytest.raises(OptionUsageError, match="--custom"):
+    with pytest.raises(RequiredArgumentMissingError, match="--custom"):
         validate_wait_condition(Namespace(custom=None, sender=None, contains=None))
-    with pytest.raises(OptionUsageError, match="--contains must not be empty"):
+    with pytest.raises(InvalidArgumentValueError, match="--contains must not be empty"):
         validate_wait_condition(Namespace(custom=None, sender=None, contains=" "))
     ns = Namespace(custom="type=='text'", sender=None, contains=None)
     validate_wait_condition(ns)
@@ -199,9 +205,9 @@ def test_wait_needs_a_condition():
 
 
 def test_after_is_digits_and_exclusive_with_start_time():
-    with pytest.raises(OptionUsageError, match="--after must be a message id"):
+    with pytest.raises(InvalidArgumentValueError, match="--after must be a message id"):
         validate_after(Namespace(after="abc", start_time=None))
-    with pytest.raises(OptionUsageError, match="not both"):
+    with pytest.raises(MutuallyExclusiveArgumentError, match="not both"):
         validate_after(Namespace(after="123", start_time="2024-01-31T09:00:00Z"))
     ns = Namespace(after=" 1706691600123 ", start_time=None)
     validate_after(ns)
@@ -209,5 +215,5 @@ def test_after_is_digits_and_exclusive_with_start_time():
 
 
 def test_bad_start_time_is_a_usage_error():
-    with pytest.raises(OptionUsageError, match="--start-time"):
+    with pytest.raises(InvalidArgumentValueError, match="--start-time"):
         validate_watch_start_time(Namespace(start_time="yesterday"))
