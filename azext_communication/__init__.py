@@ -1,40 +1,18 @@
 """Azure CLI extension `communication`: Communication Services chat and identity data plane, and a local emulator.
 
-Core imports this module and instantiates COMMAND_LOADER_CLS. Nothing here may import the Communication SDKs:
-they are imported by the client factories and handlers only, when a command runs.
+Core imports this package and instantiates COMMAND_LOADER_CLS. The loader (and with it azure-cli) is imported only
+when core asks for it, so the emulator (`azext_communication.emulator`) and the test helpers
+(`azext_communication.testing`) work in environments without azure-cli.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from azure.cli.core import AzCommandsLoader
 
-from azext_communication._help import helps  # noqa: F401  (registers the help texts)
+def __getattr__(name: str) -> Any:
+    if name in ("COMMAND_LOADER_CLS", "CommunicationCommandsLoader"):
+        from azext_communication._loader import CommunicationCommandsLoader
 
-
-class CommunicationCommandsLoader(AzCommandsLoader):
-    """Loads the `az communication` command table and its arguments."""
-
-    def __init__(self, cli_ctx: Any = None) -> None:
-        from azure.cli.core.commands import CliCommandType
-
-        from azext_communication._errors import install_log_redaction
-
-        custom = CliCommandType(operations_tmpl="azext_communication.custom#{}")
-        super().__init__(cli_ctx=cli_ctx, custom_command_type=custom)
-        install_log_redaction()  # logging is configured by now: redact secrets from whatever it prints
-
-    def load_command_table(self, args: Any) -> dict:
-        from azext_communication.commands import load_command_table
-
-        load_command_table(self, args)
-        return self.command_table
-
-    def load_arguments(self, command: Any) -> None:
-        from azext_communication._params import load_arguments
-
-        load_arguments(self, command)
-
-
-COMMAND_LOADER_CLS = CommunicationCommandsLoader
+        return CommunicationCommandsLoader
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

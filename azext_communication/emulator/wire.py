@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl, quote, unquote
 from . import model as m
 from .errors import BadRequest, EmulatorError, MethodNotAllowed, NotFound, ServiceUnavailable, TooManyRequests
 from .model import Caller, ChatModel, ParticipantSpec, RateLimiter, identifier_model, parse_identifier
+from .model.rules import check_display_name, check_minutes, check_scopes
 from .tokens import decode_access_key, verify_hmac
 
 log = logging.getLogger("azext_communication.emulator")
@@ -443,7 +444,7 @@ class WireApp:
             if not isinstance(p, dict):
                 raise BadRequest("Each participant must be a JSON object.", code="ValidationError")
             raw = parse_identifier(p.get("communicationIdentifier"))
-            name = ChatModel.check_display_name(p.get("displayName"))
+            name = check_display_name(p.get("displayName"))
             share = p.get("shareHistoryTime")
             share_ms = 0 if share is None else parse_time(share, "shareHistoryTime")
             out.append(ParticipantSpec(raw, name, max(0, share_ms)))
@@ -520,14 +521,14 @@ class WireApp:
             body = req.json(required=False)
             scopes = body.get("createTokenWithScopes")
             if scopes:
-                scopes = ChatModel.check_scopes(scopes)
-                minutes = ChatModel.check_minutes(body.get("expiresInMinutes"))
+                scopes = check_scopes(scopes)
+                minutes = check_minutes(body.get("expiresInMinutes"))
                 ident = model.create_identity()
                 token, exp = model.issue_token(ident.id, scopes, minutes)
                 return 201, {"identity": {"id": ident.id},
                              "accessToken": {"token": token, "expiresOn": fmt_expires(exp)}}, hdrs
             if body.get("expiresInMinutes") is not None:
-                ChatModel.check_minutes(body.get("expiresInMinutes"))
+                check_minutes(body.get("expiresInMinutes"))
             ident = model.create_identity()
             return 201, {"identity": {"id": ident.id}}, hdrs
         user_id = m.validate_raw_id(rest[0])
