@@ -27,7 +27,7 @@ from azure.cli.core.azclierror import (
     UnclassifiedUserFault,
 )
 
-from ._validators import NOT_ACS_TOKEN
+from ._validators import NOT_ACS_TOKEN, USAGE_ERRORS, exit_usage
 
 _CONTEXT: ContextVar[dict[str, Any] | None] = ContextVar("communication_error_context", default=None)
 
@@ -267,9 +267,9 @@ def map_exception(ex: BaseException) -> BaseException:
     if isinstance(ex, core_exc.AzureError):
         return AzureResponseError(redact(str(ex).split("\n", 1)[0]))
     if isinstance(ex, KeyError) and ex.args == ("exp",):
-        return InvalidArgumentValueError(NOT_ACS_TOKEN)
+        return UnauthorizedError(NOT_ACS_TOKEN)
     if isinstance(ex, ValueError) and "Token is not formatted correctly" in str(ex):
-        return InvalidArgumentValueError(NOT_ACS_TOKEN)
+        return UnauthorizedError(NOT_ACS_TOKEN)
     if isinstance(ex, ValueError):
         return InvalidArgumentValueError(redact(str(ex)))
     if isinstance(ex, (KeyError, TypeError)):
@@ -281,7 +281,12 @@ def map_exception(ex: BaseException) -> BaseException:
 
 
 def handle_exception(ex: BaseException) -> NoReturn:
-    """`exception_handler` of every command: raise the mapped azure-cli error (core prints it on one line)."""
+    """`exception_handler` of every command: raise the mapped azure-cli error (core prints it on one line).
+
+    A usage error raised by the extension's own code (a value only checkable once the command runs, e.g. a
+    setting read by the client factory) exits 2 like one raised by a validator."""
+    if isinstance(ex, USAGE_ERRORS):
+        exit_usage(ex)
     mapped = map_exception(ex)
     if mapped is ex:
         raise ex

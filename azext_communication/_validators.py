@@ -3,6 +3,11 @@
 Every value is checked here, at the edge, before a client is built or a request is sent: a wrong id or a
 broken token should cost the user one clear line, not a round trip and an SDK traceback. Nothing here imports
 the Communication SDKs (the command table must load without them).
+
+Exit codes: a bad or missing option value is a usage error and exits 2, as core's own usage errors do
+(unknown option, missing required option, `-o foo`). Core exits 1 for every error class a validator raises,
+so each validator is wrapped in `@usage_errors`, which prints the same one line and exits 2 (`exit_usage`).
+A token that is malformed or expired is not a usage error: it raises UnauthorizedError (exit 1).
 """
 
 from __future__ import annotations
@@ -10,13 +15,22 @@ from __future__ import annotations
 import base64
 import binascii
 import configparser
+import functools
 import json
 import os
+from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, NoReturn, TypeVar
 from urllib.parse import urlparse
 
-from azure.cli.core.azclierror import InvalidArgumentValueError, RequiredArgumentMissingError
+from azure.cli.core.azclierror import (
+    ArgumentUsageError,
+    AzCLIError,
+    InvalidArgumentValueError,
+    MutuallyExclusiveArgumentError,
+    RequiredArgumentMissingError,
+    UnauthorizedError,
+)
 
 CONFIG_SECTION = "communication"
 ENV_PREFIX = "AZURE_COMMUNICATION_"
@@ -37,6 +51,40 @@ _NOT_ACS_TOKEN = (
     "'exp' claim). Issue one with 'az communication identity token issue --scope chat'."
 )
 NOT_ACS_TOKEN = _NOT_ACS_TOKEN.format(where="")
+
+# The error classes that mean "the command line is wrong": exit 2.
+USAGE_ERRORS = (InvalidArgumentValueError, RequiredArgumentMissingError, ArgumentUsageError,
+                MutuallyExclusiveArgumentError)
+USAGE_EXIT_CODE = 2
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Usage errors exit 2
+# ----------------------------------------------------------------------------------------------------------
+def exit_usage(error: AzCLIError) -> NoReturn:
+    """Print `error` the way core prints any error (one `ERROR:` line) and exit 2, as core's parser does for
+    its own usage errors (`parser.validation_error`)."""
+    error.print_error()
+    error.send_telemetry()
+    raise SystemExit(USAGE_EXIT_CODE)
+
+
+def usage_errors(validator: _F) -> _F:
+    """Make the usage errors a validator raises exit 2 instead of core's 1 (other errors pass unchanged).
+
+    The wrapper keeps the validator's signature (core passes `cmd` / `namespace` by parameter name)."""
+
+    @functools.wraps(validator)
+    def _checked(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return validator(*args, **kwargs)
+        except USAGE_ERRORS as ex:
+            exit_usage(ex)
+
+    _checked.exits_as_usage = True  # type: ignore[attr-defined]
+    return _checked  # type: ignore[return-value]
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -96,7 +144,7 @@ def check_endpoint(endpoint: str, source: str = "--endpoint") -> str:
 def parse_access_token_expiry(token: str, source: str = "--access-token") -> datetime:
     """Parse the token exactly as the chat SDK does (split on '.', non-strict standard base64, json, `exp`).
 
-    Raises InvalidArgumentValueError instead of the SDK's ValueError/KeyError/TypeError.
+    Raises UnauthorizedError (exit 1: the service would refuse it) instead of the SDK's ValueError/KeyError/TypeError.
     """
     parts = token.split(".")
     try:
@@ -108,16 +156,15 @@ def parse_access_token_expiry(token: str, source: str = "--access-token") -> dat
             raise TypeError("exp is not a number")
         return datetime.fromtimestamp(exp, timezone.utc)
     except (ValueError, KeyError, TypeError, binascii.Error, OverflowError, OSError):
-        raise InvalidArgumentValueError(_NOT_ACS_TOKEN.format(where=_from(source, "--access-token"))) from None
+        raise UnauthorizedError(_NOT_ACS_TOKEN.format(where=_from(source, "--access-token"))) from None
 
 
 def check_access_token(token: str, source: str = "--access-token") -> str:
     """Refuse tokens the SDK cannot parse and tokens that have already expired (the service would 401)."""
     expires = parse_access_token_expiry(token, source)
     if expires <= datetime.now(timezone.utc):
-        raise InvalidArgumentValueError(
-            f"The access token is not a valid ACS token: it expired at {expires.isoformat()}"
-            f"{_from(source, '--access-token')}. "
+        raise UnauthorizedError(
+            f"The access token has expired (at {expires.isoformat()}){_from(source, '--access-token')}. "
             "Issue a new one with 'az communication identity token issue --scope chat --user <user id>'."
         )
     return token
@@ -153,18 +200,21 @@ def check_connection_string(conn_str: str, source: str = "--connection-string") 
 # ----------------------------------------------------------------------------------------------------------
 # Argument validators (knack passes `cmd` and `namespace` by parameter name)
 # ----------------------------------------------------------------------------------------------------------
+@usage_errors
 def validate_endpoint(cmd: Any, namespace: Any) -> None:
     """Resolve --endpoint from option, variable or az config, and check it."""
     value, source = resolve_setting(cmd.cli_ctx, namespace.endpoint, "--endpoint", "endpoint")
     namespace.endpoint = check_endpoint(value, source)
 
 
+@usage_errors
 def validate_access_token(cmd: Any, namespace: Any) -> None:
     """Resolve --access-token from option, variable or az config, and check it parses and has not expired."""
     value, source = resolve_setting(cmd.cli_ctx, namespace.access_token, "--access-token", "access_token")
     namespace.access_token = check_access_token(value, source)
 
 
+@usage_errors
 def validate_connection_string(cmd: Any, namespace: Any) -> None:
     """Resolve --connection-string from option, variable or az config, and check its shape."""
     value, source = resolve_setting(cmd.cli_ctx, namespace.connection_string, "--connection-string",
@@ -195,12 +245,14 @@ def check_user_id(value: str, option: str = "--user") -> str:
     )
 
 
+@usage_errors
 def validate_user(namespace: Any) -> None:
     """--user holding one id."""
     if getattr(namespace, "user", None) is not None:
         namespace.user = check_user_id(namespace.user)
 
 
+@usage_errors
 def validate_users(namespace: Any) -> None:
     """--user holding one or more ids (participant add)."""
     users = getattr(namespace, "users", None)
@@ -208,6 +260,7 @@ def validate_users(namespace: Any) -> None:
         namespace.users = [check_user_id(u) for u in users]
 
 
+@usage_errors
 def validate_participants(namespace: Any) -> None:
     """--participant/--user at thread creation (optional, one or more)."""
     users = getattr(namespace, "participants", None)
@@ -215,6 +268,7 @@ def validate_participants(namespace: Any) -> None:
         namespace.participants = [check_user_id(u, "--participant") for u in users]
 
 
+@usage_errors
 def validate_thread_id(namespace: Any) -> None:
     """A thread id must not be empty (the SDK would raise a bare ValueError)."""
     value = getattr(namespace, "thread_id", None)
@@ -223,6 +277,7 @@ def validate_thread_id(namespace: Any) -> None:
     namespace.thread_id = value.strip()
 
 
+@usage_errors
 def validate_message_id(namespace: Any) -> None:
     """A message id must not be empty."""
     value = getattr(namespace, "message_id", None)
@@ -231,6 +286,7 @@ def validate_message_id(namespace: Any) -> None:
     namespace.message_id = value.strip()
 
 
+@usage_errors
 def validate_topic(namespace: Any) -> None:
     """A topic must not be empty (the service and the SDK refuse it)."""
     value = getattr(namespace, "topic", None)
@@ -263,6 +319,7 @@ def _metadata_of(namespace: Any) -> dict[str, str] | None:
     return value if value is None or isinstance(value, dict) else parse_metadata(value)
 
 
+@usage_errors
 def validate_content(namespace: Any) -> None:
     """--content for message send: required, non-empty, and within the message size limit."""
     content = getattr(namespace, "content", None)
@@ -284,11 +341,13 @@ def parse_metadata(items: list[str] | None, option: str = "--metadata") -> dict[
     return result
 
 
+@usage_errors
 def validate_metadata(namespace: Any) -> None:
     """--metadata k=v [k=v ...] -> dict."""
     namespace.metadata = _metadata_of(namespace)
 
 
+@usage_errors
 def validate_message_update(namespace: Any) -> None:
     """message update needs --content and/or --metadata; empty or oversized content is refused."""
     namespace.metadata = _metadata_of(namespace)
@@ -315,6 +374,7 @@ def parse_datetime(value: str, option: str = "--start-time") -> datetime:
     return parsed.astimezone(timezone.utc)
 
 
+@usage_errors
 def validate_start_time(namespace: Any) -> None:
     """--start-time: ISO 8601, naive means UTC."""
     value = getattr(namespace, "start_time", None)
@@ -341,6 +401,7 @@ def parse_int(value: Any, option: str, minimum: int, maximum: int | None = None)
     return number
 
 
+@usage_errors
 def validate_skip(namespace: Any) -> None:
     """--skip must be a non-negative integer."""
     value = getattr(namespace, "skip", None)
@@ -348,6 +409,7 @@ def validate_skip(namespace: Any) -> None:
         namespace.skip = parse_int(value, "--skip", 0)
 
 
+@usage_errors
 def validate_max_items(namespace: Any) -> None:
     """--max-items must be a positive integer."""
     value = getattr(namespace, "max_items", None)
@@ -355,6 +417,7 @@ def validate_max_items(namespace: Any) -> None:
         namespace.max_items = parse_int(value, "--max-items", 1)
 
 
+@usage_errors
 def validate_expires_in_minutes(namespace: Any) -> None:
     """--expires-in-minutes: the service accepts 60..1440; checked here to save a round trip."""
     value = getattr(namespace, "expires_in_minutes", None)
@@ -372,12 +435,14 @@ def check_choice(value: str, choices: tuple[str, ...], option: str) -> str:
     raise InvalidArgumentValueError(f"{option} '{value}' is not allowed; allowed values: {', '.join(choices)}.")
 
 
+@usage_errors
 def validate_message_type(namespace: Any) -> None:
     """--message-type: text or html (the chat SDK also knows types the service refuses from users)."""
     value = getattr(namespace, "message_type", None)
     namespace.message_type = "text" if value is None else check_choice(value, MESSAGE_TYPES, "--message-type")
 
 
+@usage_errors
 def validate_scopes(namespace: Any) -> None:
     """--scope: one or more token scopes."""
     values = getattr(namespace, "scopes", None)
@@ -389,6 +454,7 @@ def validate_scopes(namespace: Any) -> None:
 def validate_not_empty(option: str, dest: str):
     """Build a validator refusing an empty value for a required string option."""
 
+    @usage_errors
     def _validator(namespace: Any) -> None:
         value = getattr(namespace, dest, None)
         if value is None or not str(value).strip():
@@ -424,6 +490,7 @@ def resolve_timeout(cli_ctx: Any) -> float | None:
     return seconds
 
 
+@usage_errors
 def validate_faults(namespace: Any) -> None:
     """--fault MODE:COUNT[:VALUE], checked by the emulator's own parser (imported only for this command)."""
     faults = getattr(namespace, "faults", None)

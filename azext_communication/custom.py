@@ -16,7 +16,7 @@ from typing import Any
 
 from azure.cli.core.azclierror import AzureResponseError, InvalidArgumentValueError, UnclassifiedUserFault
 
-from ._validators import page_size
+from ._validators import exit_usage, page_size
 
 
 def _take(items: Iterable[Any], max_items: int | None) -> list[Any]:
@@ -229,6 +229,6 @@ def start_emulator(host: str = "127.0.0.1", port: int = 8443, data_dir: str | No
     code = run_emulator(host=host, port=port, data_dir=data_dir, access_key=access_key, throttle=throttle,
                         json_output=json_output, **extra)
     if code == 2:
-        raise InvalidArgumentValueError("The emulator refused an option value (see the message above).")
+        exit_usage(InvalidArgumentValueError("The emulator refused an option value (see the message above)."))
     if code:
         raise UnclassifiedUserFault(f"The emulator could not start on {host}:{port} (see the message above).")

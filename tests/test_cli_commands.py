@@ -157,3 +157,18 @@ def test_user_agent_starts_with_extension_version():
 
 def test_recordings_folder_is_in_tests():
     assert Path(__file__).resolve().parent.name == "tests"
+
+
+def test_every_validator_exits_2_on_bad_usage(loader):
+    """Core exits 1 for an error a validator raises; ours are wrapped so that a bad value exits 2 like core's own
+    usage errors (any validator added later must be wrapped too, or this fails)."""
+    seen = 0
+    for name, command in loader.command_table.items():
+        for dest, argument in command.arguments.items():
+            validator = argument.type.settings.get("validator")
+            if validator is None or dest in GLOBAL_DESTS or not validator.__module__.startswith("azext_"):
+                continue
+            seen += 1
+            assert getattr(validator, "exits_as_usage", False), f"{name}: the validator of '{dest}' is not wrapped " \
+                "in @usage_errors"
+    assert seen > 40

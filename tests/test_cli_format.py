@@ -7,40 +7,134 @@ from azext_communication import _format as fmt
 USER = {"rawId": "8:acs:r_u", "properties": {"id": "8:acs:r_u"}}
 
 
-def test_message_rows_show_content_of_every_type():
-    messages = [
-        {"id": "3", "sequenceId": "3", "type": "text", "sender": USER, "senderDisplayName": "", "createdOn": "t3",
-         "content": {"message": "x" * 100}},
-        {"id": "2", "sequenceId": "2", "type": "topicUpdated", "createdOn": "t2", "content": {"topic": "T"}},
-        {"id": "1", "sequenceId": "1", "type": "participantAdded", "createdOn": "t1",
-         "content": {"participants": [{"identifier": USER}]}},
-        {"id": "4", "sequenceId": "4", "type": "text", "sender": USER, "senderDisplayName": "Bot", "createdOn": "t4",
-         "deletedOn": "t5", "content": {"message": ""}},
+RESOURCE = "674963df-5ca4-52e0-8c01-4c7c90b84c25"
+ANN_ID = f"8:acs:{RESOURCE}_a4db4cb1-b3f5-4e8b-aa35-712cecc96de7"
+BOB_ID = f"8:gcch-acs:{RESOURCE}_0c38f18c-29f4-448b-8105-cc18fd6c51f7"  # the longest prefix
+ANN = {"rawId": ANN_ID, "properties": {"id": ANN_ID}}
+BOB = {"rawId": BOB_ID, "properties": {"id": BOB_ID}}
+THREAD_ID = "19:sFx1xp97R15AF37VayLvhZASGlizGby9UJjI_QKuoQQ1@thread.v2"
+MICROS = "2026-12-01T21:39:43.403000+00:00"
+
+
+def table(transformer, result) -> list[str]:
+    """The lines core prints for `-o table` (knack's own formatter, as the CLI calls it)."""
+    from knack.output import format_table
+    from knack.util import CommandResultItem
+
+    return format_table(CommandResultItem(result, table_transformer=transformer, is_query_active=False)).splitlines()
+
+
+def system(kind: str, seq: str, **content) -> dict:
+    return {"id": "1796161183403", "sequenceId": seq, "type": kind, "createdOn": MICROS, "sender": None,
+            "senderDisplayName": None, "content": {"initiator": ANN, "participants": [], **content}}
+
+
+def participant(who: dict, name: str | None = None) -> dict:
+    return {"identifier": who, "displayName": name, "shareHistoryTime": "1970-01-01T00:00:00+00:00"}
+
+
+def worst_case_messages() -> list[dict]:
+    """Newest first, as `message list` returns them: every kind, long names, long content, 6-digit seqs."""
+    return [
+        system("participantRemoved", "999999", participants=[participant(BOB, "Bob")]),
+        {"id": "1796161182712", "sequenceId": "999998", "type": "text", "createdOn": MICROS, "sender": BOB,
+         "senderDisplayName": "", "content": {"message": "x " * 200}},
+        {"id": "1796161182002", "sequenceId": "999997", "type": "html", "createdOn": MICROS, "sender": ANN,
+         "senderDisplayName": "Ann with a very long display name", "content": {"message": "<b>Ship</b> &amp; go"}},
+        system("topicUpdated", "3", topic="t" * 300),
+        system("participantAdded", "2", participants=[participant(BOB, "Bob"), participant(ANN, "Ann")]),
+        system("participantAdded", "1", participants=[participant(ANN)]),
     ]
-    rows = fmt.transform_message_list(messages)
+
+
+def test_every_table_fits_in_120_columns_with_worst_case_values():
+    long_topic = "Release planning " * 20
+    cases = {
+        "message list": (fmt.transform_message_list, worst_case_messages()),
+        "message get": (fmt.transform_message_show, {**worst_case_messages()[1], "editedOn": MICROS,
+                                                     "deletedOn": MICROS}),
+        "thread list": (fmt.transform_thread_list, [{"id": THREAD_ID, "topic": long_topic,
+                                                     "lastMessageReceivedOn": MICROS, "deletedOn": MICROS}]),
+        "thread show": (fmt.transform_thread_show, {"id": THREAD_ID, "topic": long_topic, "createdOn": MICROS,
+                                                    "createdBy": BOB, "deletedOn": MICROS}),
+        "thread create": (fmt.transform_thread_create, {"chatThread": {"id": THREAD_ID, "topic": long_topic,
+                                                                       "createdOn": MICROS, "createdBy": BOB},
+                                                        "errors": []}),
+        "participant list": (fmt.transform_participant_list, [participant(BOB, "B" * 200), participant(ANN)]),
+        "receipt list": (fmt.transform_receipt_list, [{"sender": BOB, "chatMessageId": "1796161182712",
+                                                       "readOn": MICROS}]),
+        "token issue": (fmt.transform_token, {"user_id": BOB_ID, "token": "eyJ" + "a" * 900, "expires_on": MICROS}),
+        "user create": (fmt.transform_user, BOB),
+    }
+    for name, (transformer, result) in cases.items():
+        lines = table(transformer, result)
+        assert len(lines) >= 3, name
+        widest = max(len(line) for line in lines)
+        assert widest <= fmt.TABLE_WIDTH, f"{name}: {widest} columns\n" + "\n".join(lines)
+
+
+def test_message_rows_show_names_short_ids_seconds_and_system_messages_in_words():
+    rows = fmt.transform_message_list(worst_case_messages())
     assert list(rows[0]) == ["Id", "Seq", "Type", "Sender", "CreatedOn", "Content"]
-    assert rows[0]["Sender"] == "8:acs:r_u" and len(rows[0]["Content"]) == fmt.CONTENT_WIDTH
-    assert rows[0]["Content"].endswith("...")
-    assert rows[1]["Content"] == "topic: T" and rows[1]["Sender"] == ""
-    assert rows[2]["Content"] == "participantAdded: 8:acs:r_u"
-    assert rows[3]["Sender"] == "Bot" and rows[3]["Content"] == "(deleted)"
+    by_seq = {row["Seq"]: row for row in rows}
+    assert by_seq["999999"]["Content"] == "Ann with a ve... removed Bob"
+    assert by_seq["999999"]["Sender"] == ""
+    assert by_seq["999998"]["Sender"] == "Bob"  # learned from the participantAdded message
+    assert by_seq["999998"]["Content"].endswith("...")
+    assert by_seq["999997"]["Content"] == "Ship & go" and by_seq["999997"]["Sender"] == "Ann with a ve..."
+    assert by_seq["3"]["Content"].startswith("Ann with a ve... set the topic to ")
+    assert by_seq["2"]["Content"] == "Ann with a ve... joined and added Bob"
+    assert by_seq["1"]["Content"] == "Ann with a ve... joined"
+    assert {row["CreatedOn"] for row in rows} == {"2026-12-01T21:39:43Z"}
+
+
+def test_unknown_senders_are_short_ids_and_deleted_messages_say_so():
+    rows = fmt.transform_message_list([
+        {"id": "2", "sequenceId": "2", "type": "text", "sender": ANN, "createdOn": MICROS, "deletedOn": MICROS,
+         "content": {"message": ""}},
+        {"id": "1", "sequenceId": "1", "type": "participantAdded", "createdOn": MICROS,
+         "content": {"participants": [participant(BOB), participant(ANN)]}},
+    ])
+    assert rows[0]["Sender"] == "a4db4cb1..." and rows[0]["Content"] == "(deleted)"
+    assert rows[1]["Content"] == "0c38f18c... and a4db4cb1... were added"
+
+
+def test_short_ids_times_and_share_times():
+    assert fmt.short_id(ANN) == fmt.short_id(ANN_ID) == "a4db4cb1..."
+    assert fmt.short_id("8:acs:r_u") == "8:acs:r_u" and fmt.short_id("someone") == "someone"
+    assert fmt.short_id("8:teamsvisitor:" + "v" * 40) == "8:teamsvisito..."
+    assert fmt.display_time("2026-12-01T22:39:43.999+01:00") == "2026-12-01T21:39:43Z"
+    assert fmt.display_time("2026-12-01T21:39:43Z") == "2026-12-01T21:39:43Z"
+    assert fmt.display_time(None) == "" and fmt.display_time("soon") == "soon"
+    assert fmt.share_time("1970-01-01T00:00:00+00:00") == fmt.share_time("1970-01-01T00:00:00Z") == "all"
+    assert fmt.share_time("2020-01-01T00:00:00.5Z") == "2020-01-01T00:00:00Z" and fmt.share_time(None) == ""
+
+
+def test_message_line_for_streaming_output():
+    names = fmt.remember_names({}, worst_case_messages()[-2])
+    line = fmt.message_line(worst_case_messages()[1], names, width=60)
+    assert line.startswith("2026-12-01T21:39:43Z  Bob  x x") and line.endswith("...") and len(line) == 60
+    assert fmt.message_line(worst_case_messages()[0], names) == "2026-12-01T21:39:43Z  Ann removed Bob"
 
 
 def test_message_show_adds_edited_and_deleted():
-    row = fmt.transform_message_show({"id": "1", "type": "text", "content": {"message": "m"}, "editedOn": "e"})
-    assert row["EditedOn"] == "e" and row["DeletedOn"] == "" and row["Content"] == "m"
+    row = fmt.transform_message_show({"id": "1", "type": "text", "content": {"message": "m"}, "editedOn": MICROS})
+    assert row["EditedOn"] == "2026-12-01T21:39:43Z" and row["DeletedOn"] == "" and row["Content"] == "m"
 
 
 def test_thread_participant_receipt_user_rows():
     assert fmt.transform_thread_list([{"id": "19:x", "topic": "t"}]) == [
-        {"Id": "19:x", "Topic": "t", "LastMessageReceivedOn": "", "DeletedOn": ""}]
-    assert fmt.transform_thread_create({"chatThread": {"id": "19:x", "topic": "t", "createdOn": "c",
-                                                       "createdBy": USER}, "errors": []})["CreatedBy"] == "8:acs:r_u"
-    assert fmt.transform_thread_show({"id": "19:x", "createdBy": USER})["CreatedBy"] == "8:acs:r_u"
+        {"Id": "19:x", "Topic": "t", "LastMessageReceivedOn": "", "Deleted": ""}]
+    assert fmt.transform_thread_create({"chatThread": {"id": "19:x", "topic": "t", "createdOn": MICROS,
+                                                       "createdBy": USER}, "errors": []}) == {
+        "Id": "19:x", "Topic": "t", "CreatedOn": "2026-12-01T21:39:43Z"}
+    assert fmt.transform_thread_show({"id": "19:x", "createdBy": ANN})["CreatedBy"] == "a4db4cb1..."
+    assert "Deleted" not in fmt.transform_thread_show({"id": "19:x"})
+    assert fmt.transform_thread_show({"id": "19:x", "deletedOn": MICROS})["Deleted"] == "yes"
     assert fmt.transform_participant_list([{"identifier": USER, "displayName": None}]) == [
-        {"Identifier": "8:acs:r_u", "DisplayName": "", "ShareHistoryTime": ""}]
-    assert fmt.transform_receipt_list([{"sender": USER, "chatMessageId": "1", "readOn": "r"}]) == [
-        {"Sender": "8:acs:r_u", "ChatMessageId": "1", "ReadOn": "r"}]
+        {"User": "8:acs:r_u", "DisplayName": "", "ShareHistoryTime": ""}]
+    assert fmt.transform_receipt_list([{"sender": ANN, "chatMessageId": "1", "readOn": MICROS}]) == [
+        {"Sender": "a4db4cb1...", "ChatMessageId": "1", "ReadOn": "2026-12-01T21:39:43Z"}]
     assert fmt.transform_user(USER) == {"RawId": "8:acs:r_u"}
     assert fmt.transform_message_send({"id": "5"}) == {"Id": "5"}
 
@@ -48,7 +142,7 @@ def test_thread_participant_receipt_user_rows():
 def test_token_table_hides_the_token():
     token = "eyJhbGciOiJIUzI1NiJ9." + "a" * 80 + ".sig"
     row = fmt.transform_token({"user_id": "8:acs:r_u", "token": token, "expires_on": "e"})
-    assert list(row) == ["UserId", "ExpiresOn", "Token"]
+    assert list(row) == ["UserId", "ExpiresOn", "Token"] and row["UserId"] == "8:acs:r_u"
     assert token not in row["Token"] and row["Token"].startswith(token[: fmt.TOKEN_PREFIX])
     assert list(fmt.transform_token({"token": token, "expires_on": "e"})) == ["ExpiresOn", "Token"]
 

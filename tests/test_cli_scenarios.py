@@ -67,7 +67,8 @@ def test_thread_and_message_lifecycle(target: Target) -> None:
 
     table = target.chat("message", "list", "-t", tid, "--start-time", START, "-o", "table", token=token)
     assert table_header(ok(table) and table) == ["Id", "Seq", "Type", "Sender", "CreatedOn", "Content"]
-    assert "hello world" in table.stdout and "topic: Release planning" in table.stdout
+    assert "hello world" in table.stdout and "set the topic to 'Release" in table.stdout
+    assert max(len(line) for line in table.stdout.splitlines()) <= 120, table.stdout
 
     ok(target.chat("message", "update", "-t", tid, "--message-id", text_id, "--content", "hello again",
                    "--metadata", "edited=yes", token=token))
@@ -99,7 +100,7 @@ def test_thread_and_message_lifecycle(target: Target) -> None:
     assert [t["id"] for t in listed] == [tid]
     assert listed[0]["topic"] == "Release planning (v2)"
     table = target.chat("thread", "list", "--start-time", START, "-o", "table", token=token)
-    assert table_header(ok(table) and table) == ["Id", "Topic", "LastMessageReceivedOn", "DeletedOn"]
+    assert table_header(ok(table) and table) == ["Id", "Topic", "LastMessageReceivedOn", "Deleted"]
 
     ok(target.chat("thread", "delete", "-t", tid, "--yes", token=token))
     gone = target.chat("thread", "show", "-t", tid, token=token)
@@ -146,8 +147,9 @@ def test_participants(target: Target) -> None:
     assert second not in remaining and sorted(remaining) == sorted([owner, third])
 
     table = target.chat("participant", "list", "-t", tid, "-o", "table", token=token)
-    assert table_header(ok(table) and table) == ["Identifier", "DisplayName", "ShareHistoryTime"]
-    assert third in table.stdout and "Guest" in table.stdout
+    assert table_header(ok(table) and table) == ["User", "DisplayName", "ShareHistoryTime"]
+    assert third.rsplit("_", 1)[1][:8] + "..." in table.stdout and "Guest" in table.stdout
+    assert "2020-01-01T00:00:00Z" in table.stdout and " all" in table.stdout  # the creator sees the whole history
 
 
 def test_max_items_makes_one_request_with_that_page_size(target: Target) -> None:

@@ -46,7 +46,8 @@ def chat(*args: str, endpoint: str | None = ENDPOINT, access_token: str | None =
     return run("communication", "chat", *args, *extra, env=env)
 
 
-def assert_refused(result: CliResult, *fragments: str, exit_codes: tuple[int, ...] = (1,)) -> str:
+def assert_refused(result: CliResult, *fragments: str, exit_codes: tuple[int, ...] = (2,)) -> str:
+    """One `ERROR:` line holding every fragment, no traceback, and a usage exit code (2) unless said otherwise."""
     assert result.exit_code in exit_codes, result
     errors = result.error_lines
     assert len(errors) == 1, result
@@ -61,7 +62,7 @@ def test_missing_endpoint_names_option_and_variable():
     result = chat("thread", "list", endpoint=None)
     line = assert_refused(result, "--endpoint", "AZURE_COMMUNICATION_ENDPOINT")
     assert line == "ERROR: Please specify --endpoint, or set AZURE_COMMUNICATION_ENDPOINT."
-    assert type(result.error).__name__ == "RequiredArgumentMissingError"
+    assert isinstance(result.error, SystemExit) and result.error.code == 2
 
 
 def test_missing_token_names_option_and_variable():
@@ -108,7 +109,9 @@ def test_endpoint_error_does_not_echo_a_pasted_connection_string():
 ])
 def test_access_token_must_be_an_acs_token(bad):
     result = chat("thread", "list", access_token=bad)
-    line = assert_refused(result, "The access token is not a valid ACS token")
+    expired = bad == token({"exp": 1000})
+    line = assert_refused(result, "The access token has expired" if expired else
+                          "The access token is not a valid ACS token", exit_codes=(1,))
     assert bad not in line or len(bad) < 8
 
 
@@ -121,7 +124,7 @@ def test_token_in_standard_base64_and_float_exp_are_accepted_like_the_sdk_does()
 
 def test_token_accepted_iff_the_sdk_parses_it():
     """Our parser and the SDK's agree on every variant (the SDK's own function is the oracle)."""
-    from azure.cli.core.azclierror import InvalidArgumentValueError
+    from azure.cli.core.azclierror import UnauthorizedError
     from azure.communication.chat._shared.utils import create_access_token
 
     from azext_communication._validators import parse_access_token_expiry
@@ -139,7 +142,7 @@ def test_token_accepted_iff_the_sdk_parses_it():
         try:
             parse_access_token_expiry(variant)
             ours_ok = True
-        except InvalidArgumentValueError:
+        except UnauthorizedError:
             ours_ok = False
         assert ours_ok == sdk_ok, variant
 
@@ -156,7 +159,7 @@ def test_connection_string_key_is_never_echoed():
     conn = "endpoint=https://x.communication.azure.com/;accesskey=c2VjcmV0c2VjcmV0c2VjcmV0!!"
     result = run("communication", "identity", "user", "create", "--connection-string", conn)
     assert "c2VjcmV0c2VjcmV0" not in result.stderr
-    assert result.exit_code == 1
+    assert result.exit_code == 2
 
 
 # ------------------------------------------------------------------ user ids
@@ -302,7 +305,8 @@ def test_bad_values_from_variables_say_where_they_came_from():
                   env={"AZURE_COMMUNICATION_ENDPOINT": "http://x", "AZURE_COMMUNICATION_ACCESS_TOKEN": GOOD_TOKEN})
     assert_refused(result, "--endpoint must be an https URL", "(value from AZURE_COMMUNICATION_ENDPOINT)")
     result = chat("thread", "list", access_token=None, env={"AZURE_COMMUNICATION_ACCESS_TOKEN": "nope"})
-    assert_refused(result, "The access token is not a valid ACS token (value from AZURE_COMMUNICATION_ACCESS_TOKEN)")
+    assert_refused(result, "The access token is not a valid ACS token (value from AZURE_COMMUNICATION_ACCESS_TOKEN)",
+                   exit_codes=(1,))
     result = run("communication", "identity", "user", "create",
                  env={"AZURE_COMMUNICATION_CONNECTION_STRING": "endpoint=https://x/"})
     assert_refused(result, "(value from AZURE_COMMUNICATION_CONNECTION_STRING)")
@@ -335,3 +339,26 @@ def test_timeout_setting_from_variable_or_az_config():
             config.unlink()
         else:
             config.write_text(saved)
+
+
+@pytest.mark.parametrize("args", [
+    ["communication", "identity", "token", "issue", "--scope", "email", "--connection-string", CONN],
+    ["communication", "chat", "message", "send", "-t", THREAD, "--content", "x", "--message-type", "markdown",
+     "--endpoint", ENDPOINT, "--access-token", GOOD_TOKEN],
+    ["communication", "chat", "message", "list", "-t", THREAD, "--max-items", "abc", "--endpoint", ENDPOINT,
+     "--access-token", GOOD_TOKEN],
+    ["communication", "identity", "token", "issue", "--scope", "chat", "--expires-in-minutes", "30",
+     "--connection-string", CONN],
+])
+def test_invalid_values_exit_2_like_core_usage_errors(args):
+    """The extension's own checks and core's parser agree: a bad command line is exit 2, with one line."""
+    ours = run(*args)
+    assert_refused(ours, args[-3] if "--connection-string" in args else args[-5])
+    core = run(*args[:-1], args[-1], "--no-such-option")
+    assert core.exit_code == ours.exit_code == 2, core
+
+
+def test_usage_errors_raised_once_the_command_runs_exit_2_too():
+    """A setting read by the client factory (AZURE_COMMUNICATION_TIMEOUT) is checked after the validators."""
+    result = chat("thread", "list", env={"AZURE_COMMUNICATION_TIMEOUT": "soon"})
+    assert_refused(result, "AZURE_COMMUNICATION_TIMEOUT")

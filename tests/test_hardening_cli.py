@@ -56,11 +56,11 @@ def error_line(result: CliResult) -> str:
 # ---------------------------------------------------------------------------------------------------- local
 @dataclass
 class Case:
-    """A command with one bad input, the exact message and the exit code."""
+    """A command with one bad input, the exact message and the exit code (2: a usage error, as core's own)."""
 
     args: list[str]
     message: str
-    exit_code: int = 1
+    exit_code: int = 2
     env: dict[str, str | None] = field(default_factory=dict)
 
 
@@ -109,13 +109,14 @@ LOCAL_CASES = {
         chat("thread", "list", endpoint=None),
         HTTPS_ENDPOINT.format(where=" (value from AZURE_COMMUNICATION_ENDPOINT)"),
         env={"AZURE_COMMUNICATION_ENDPOINT": "http://localhost:8443"}),
-    "token-not-a-jwt": Case(chat("thread", "list", access_token="not-a-token"), NOT_ACS_TOKEN.format(where="")),
+    "token-not-a-jwt": Case(chat("thread", "list", access_token="not-a-token"), NOT_ACS_TOKEN.format(where=""),
+                            exit_code=1),
     "token-without-exp": Case(chat("thread", "list", access_token=token({"sub": "x"})),
-                              NOT_ACS_TOKEN.format(where="")),
+                              NOT_ACS_TOKEN.format(where=""), exit_code=1),
     "token-expired": Case(
         chat("thread", "list", access_token=token({"exp": 1000000000})),
-        "The access token is not a valid ACS token: it expired at 2001-09-09T01:46:40+00:00. Issue a new one with "
-        "'az communication identity token issue --scope chat --user <user id>'."),
+        "The access token has expired (at 2001-09-09T01:46:40+00:00). Issue a new one with "
+        "'az communication identity token issue --scope chat --user <user id>'.", exit_code=1),
     "connection-string-without-accesskey": Case(
         identity("user", "create", connection_string=f"endpoint={ENDPOINT}/"), CONN_FORM.format(where="")),
     "connection-string-key-not-base64": Case(

@@ -155,8 +155,8 @@ def test_no_secret_in_any_output_of_any_command_with_debug(secrets: Secrets, tmp
     ok(s.az(*chat, "message", "delete", "-t", tid, "--message-id", mid, "--yes", token=token))
 
     # error paths: validation, 403, 404 (chat and identity), 401 after revocation
-    assert s.az(*chat, "message", "send", "-t", tid, "--content", "", token=token).exit_code == 1
-    assert s.az("communication", "identity", "token", "issue", "--scope", "email").exit_code == 1
+    assert s.az(*chat, "message", "send", "-t", tid, "--content", "", token=token).exit_code == 2
+    assert s.az("communication", "identity", "token", "issue", "--scope", "email").exit_code == 2
     forbidden = s.az(*chat, "participant", "list", "-t", tid, token=third_token)
     assert forbidden.exit_code == 1 and "not allowed" in forbidden.stderr
     assert s.az(*chat, "thread", "show", "-t", UNKNOWN_THREAD, token=token).exit_code == 3
@@ -201,7 +201,7 @@ def test_no_secret_in_the_debug_output_of_a_real_az_process(emulator: Any, secre
     }
     with ThreadPoolExecutor(2) as pool:
         done = dict(zip(runs, pool.map(lambda a: _az_process(a, env), runs.values()), strict=True))
-    assert [done[k].returncode for k in runs] == [0, 3, 1, 3]
+    assert [done[k].returncode for k in runs] == [0, 3, 2, 3]
     for name, proc in done.items():
         secrets.check(f"{name} (process)", {"stdout": proc.stdout, "stderr": proc.stderr})
 
