@@ -254,3 +254,11 @@ def transform_token(result: dict[str, Any]) -> dict[str, Any]:
     row = {"UserId": short_id(result.get("user_id"))} if "user_id" in result else {}
     row.update({"ExpiresOn": display_time(result.get("expires_on")), "Token": _hide(result.get("token"))})
     return row
+
+
+def transform_event_subscriptions(result: Any) -> list[dict[str, Any]]:
+    """Name, Endpoint (base URL, shortened to fit), Schema and the delivery counts, one row per subscription."""
+    rows = result if isinstance(result, list) else [result]
+    return fit([{"Name": s.get("name"), "Endpoint": s.get("endpointBaseUrl"), "Schema": s.get("eventDeliverySchema"),
+                 "Delivered": s.get("delivered"), "Failed": s.get("failed"), "Pending": s.get("pending"),
+                 "DeadLettered": s.get("deadLettered")} for s in rows if isinstance(s, dict)], "Endpoint")

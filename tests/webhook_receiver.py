@@ -14,6 +14,16 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
+def wait_until(cond: Callable[[], object], timeout: float = 10.0) -> bool:
+    """Poll `cond` until it is true or `timeout` seconds passed; returns its last value as a bool."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.02)
+    return bool(cond())
+
+
 @dataclass
 class Received:
     method: str

@@ -27,7 +27,7 @@ log = logging.getLogger("azext_communication.emulator")
 RETRY_SCHEDULE = (10, 30, 60, 300, 600, 1800, 3600, 10800, 21600, 43200)  # seconds after failure n (decision 10)
 NON_RETRIED = frozenset({400, 401, 403, 413})
 DEFAULT_CAPACITY = 10_000
-CONCURRENCY = 8  # delivery threads (connections) per subscription
+CONCURRENCY = 4  # delivery threads (connections) per subscription
 
 
 def retry_delay(failures: int, scale: float = 1.0) -> float:

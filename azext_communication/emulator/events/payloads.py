@@ -24,14 +24,26 @@ def resource_topic(resource_id: str, name: str = "acs-emulator") -> str:
             f"communicationServices/{name}")
 
 
-def identifier(raw_id: str) -> dict:
-    """CommunicationIdentifierModel as events carry it: rawId, `kind` and the kind's object (decision 7)."""
-    from ..model import identifier_model
+_IDENTIFIERS: dict[str, dict] = {}
 
-    model = identifier_model(raw_id)
-    kind = next((k for k in model if k in _KINDS), None)
-    return {"rawId": raw_id, "kind": _KINDS.get(kind or "", "unknown"), **{k: v for k, v in model.items()
-                                                                          if k != "rawId"}}
+
+def identifier(raw_id: str) -> dict:
+    """CommunicationIdentifierModel as events carry it: rawId, `kind` and the kind's object (decision 7).
+
+    Built once per user (events repeat the same few users); callers get a copy, since payloads are mutable.
+    """
+    cached = _IDENTIFIERS.get(raw_id)
+    if cached is None:
+        from ..model import identifier_model
+
+        model = identifier_model(raw_id)
+        kind = next((k for k in model if k in _KINDS), None)
+        cached = {"rawId": raw_id, "kind": _KINDS.get(kind or "", "unknown"),
+                  **{k: v for k, v in model.items() if k != "rawId"}}
+        if len(_IDENTIFIERS) > 10_000:
+            _IDENTIFIERS.clear()
+        _IDENTIFIERS[raw_id] = cached
+    return {k: dict(v) if isinstance(v, dict) else v for k, v in cached.items()}
 
 
 def _iso(ms: int, suffix: str) -> str:

@@ -113,6 +113,8 @@ class EventService:
         self.outbox.wake()
         if self._thread is not None:
             self._thread.join(5)
+        if self.link is None:  # never started (a start-up validation failed)
+            return
         if self.store.persistent:
             try:
                 self._checkpoint()
