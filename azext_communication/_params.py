@@ -184,6 +184,9 @@ def load_arguments(loader: Any, _: Any) -> None:
             c.extra("connection_string", options_list=["--connection-string"], validator=v.validate_connection_string,
                     help="The connection string the emulator printed at start. Default: "
                          "AZURE_COMMUNICATION_CONNECTION_STRING, then `az config` communication.connection_string.")
+    with loader.argument_context("communication emulator subscription list") as c:
+        c.argument("max_items", options_list=["--max-items"], help="Stop after this many subscriptions.",
+                   validator=v.validate_max_items)
     for name in ("show", "delete"):
         with loader.argument_context(f"communication emulator subscription {name}") as c:
             c.argument("name", options_list=["--name", "-n"], help="The name of the event subscription.",

@@ -258,8 +258,9 @@ def create_event_subscription(client: Any, name: str, endpoint: str, event_deliv
     return client.create(body)
 
 
-def list_event_subscriptions(client: Any) -> Any:
-    return client.list()
+def list_event_subscriptions(client: Any, max_items: int | None = None) -> Any:
+    subscriptions = client.list()
+    return subscriptions if max_items is None else subscriptions[:max_items]
 
 
 def show_event_subscription(client: Any, name: str) -> Any:

@@ -18,6 +18,17 @@ _KINDS = {"communicationUser": "communicationUser", "phoneNumber": "phoneNumber"
           "microsoftTeamsUser": "microsoftTeamsUser", "microsoftTeamsApp": "microsoftTeamsApp"}
 
 
+def event_id(tx: str, index: int) -> str:
+    """A GUID per (transaction, event index): the same fact always gives the same ids (redelivery keeps them)."""
+    if len(tx) == 32:  # the outbox's random hex (uuid4): keep its randomness, mix in the index
+        try:
+            tail = int(tx[20:], 16) ^ index
+            return f"{tx[:8]}-{tx[8:12]}-5{tx[13:16]}-{'89ab'[int(tx[16], 16) & 3]}{tx[17:20]}-{tail:012x}"
+        except ValueError:
+            pass
+    return str(uuid.uuid5(_NS, f"{tx}/{index}"))
+
+
 def resource_topic(resource_id: str, name: str = "acs-emulator") -> str:
     """The ARM id events carry as `topic` / `source`, in the mixed case of the Learn examples (decision 6)."""
     return (f"/subscriptions/{resource_id}/resourceGroups/acs-emulator/providers/Microsoft.Communication/"
@@ -46,8 +57,15 @@ def identifier(raw_id: str) -> dict:
     return {k: dict(v) if isinstance(v, dict) else v for k, v in cached.items()}
 
 
+_SECOND: list = [None, ""]  # the last second formatted, and its text (events of one write share it)
+
+
 def _iso(ms: int, suffix: str) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}" + suffix
+    second = ms // 1000
+    if _SECOND[0] != second:
+        _SECOND[1] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        _SECOND[0] = second
+    return f"{_SECOND[1]}.{ms % 1000:03d}{suffix}"
 
 
 def user_time(ms: int) -> str:
@@ -93,7 +111,7 @@ class _Builder:
         event_type = c.PREFIX + name
         data = {**data, **self.base}
         self.events.append({
-            "id": str(uuid.uuid5(_NS, f"{self.tx}/{len(self.events)}")),
+            "id": event_id(self.tx, len(self.events)),
             "topic": self.topic,
             "subject": c.subject(self.tid, event_type, subject_id, recipient),
             "data": data,
