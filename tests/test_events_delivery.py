@@ -321,3 +321,24 @@ def test_a_new_subscription_gets_only_later_events(service: EventService) -> Non
         assert [e["data"]["messageBody"] for e in a.events()] == ["before", "after"]
         assert [e["data"]["messageBody"] for e in b.events()] == ["after"]
         assert a.events()[1]["data"]["senderCommunicationIdentifier"]["rawId"] == BOB != ALICE
+
+
+def test_https_endpoints_are_verified_with_the_trust_store_and_requests_ca_bundle(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from azext_communication.emulator.certs import ensure_certificates
+
+    certs = ensure_certificates(tmp_path / "tls", ["127.0.0.1"])
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    svc = make_service(tmp_path)
+    try:
+        with Receiver(tls=(str(certs.server_cert), str(certs.server_key))) as hook:
+            assert hook.url.startswith("https://")
+            with pytest.raises(BadRequest, match="TLS"):  # a private CA is not in the normal trust store
+                svc.create(sub("tls-untrusted", hook.url))
+            monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(certs.bundle))
+            svc.create(sub("tls-trusted", hook.url))
+            record(svc.outbox, "message.sent")
+            assert len(hook.wait_for(2)) == 2
+    finally:
+        svc.stop()
