@@ -2,7 +2,7 @@
 
 Why a process: a delivery thread inside the emulator would get the GIL about as often as one of the request
 threads, so under load it would deliver only a fraction of what is sent. The emulator (`service.py`) talks to it
-through a `Link`: JSON lines on stdin (`add`, `remove`, `facts`, `stop`), status lines on stdout (per
+through a `Link`: framed commands on stdin (`add`, `remove`, `facts`, `stop`), JSON status lines on stdout (per
 subscription: counts, `doneBelow`, `fanned`, `idle`). Tests use the same class in-process (`LocalLink`).
 
     python -m azext_communication.emulator.events '<settings JSON>'
@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import logging
+import pickle
+import struct
 import sys
 import threading
 
@@ -119,12 +121,14 @@ def main(argv: list[str] | None = None) -> int:
                 last = status
 
     threading.Thread(target=report, name="acs-events-status", daemon=True).start()
+    stdin = sys.stdin.buffer
     try:
-        for line in sys.stdin:
-            if line.strip():
-                d.handle(json.loads(line))
-            if d.stopped:
-                break
+        while not d.stopped:
+            head = stdin.read(4)
+            if len(head) < 4:
+                break  # the emulator stopped or died
+            data = stdin.read(struct.unpack("<I", head)[0])
+            d.handle(pickle.loads(data))  # written by the emulator that started this process
     except KeyboardInterrupt:
         pass
     finally:

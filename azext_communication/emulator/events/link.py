@@ -6,6 +6,8 @@ import contextlib
 import json
 import logging
 import os
+import pickle
+import struct
 import subprocess
 import sys
 import threading
@@ -31,9 +33,16 @@ class LocalLink:
         self.deliverer.stop()
 
 
+def frame(msg: dict) -> bytes:
+    """One command for the child: 4-byte length, then a pickle (cheaper than JSON for the parent, whose CPU the
+    chat API shares; both ends are this package, so nothing foreign is ever unpickled)."""
+    data = pickle.dumps(msg, protocol=pickle.HIGHEST_PROTOCOL)
+    return struct.pack("<I", len(data)) + data
+
+
 class ProcessLink:
-    """The deliverer in a child process (its own GIL): JSON lines both ways; the child exits when stdin closes,
-    so it never outlives the emulator, even after kill -9."""
+    """The deliverer in a child process (its own GIL): framed commands on its stdin, JSON status lines on its
+    stdout; the child exits when stdin closes, so it never outlives the emulator, even after kill -9."""
 
     def __init__(self, topic: str, folder: str | None, scale: float = 1.0, include_actor: bool = False,
                  capacity: int | None = None) -> None:
@@ -45,7 +54,7 @@ class ProcessLink:
         env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "azext_communication.emulator.events", json.dumps(settings)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True, bufsize=1)
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
         self._status: dict = {}
         self._write = threading.Lock()
         self._reader = threading.Thread(target=self._read, name="acs-events-link", daemon=True)
@@ -62,10 +71,10 @@ class ProcessLink:
                       self.proc.returncode)
 
     def send(self, msg: dict) -> None:
-        line = json.dumps(msg, separators=(",", ":")) + "\n"
+        data = frame(msg)
         with self._write:
             try:
-                self.proc.stdin.write(line)
+                self.proc.stdin.write(data)
                 self.proc.stdin.flush()
             except (OSError, ValueError):
                 log.error("the event delivery process is gone: chat events are no longer delivered")
