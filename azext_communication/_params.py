@@ -100,7 +100,7 @@ def load_arguments(loader: Any, _: Any) -> None:
         c.argument("content", options_list=["--content"], help="The message text (or HTML with --message-type html).",
                    validator=v.validate_content)
         c.argument("message_type", options_list=["--message-type"], completer=_choices(MESSAGE_TYPES),
-                   help="The type of the content. Allowed values: text, html. Default: text.",
+                   help="The type of the content. Allowed values: text, html.",
                    validator=v.validate_message_type)
         c.argument("display_name", options_list=["--display-name"], help="The sender's display name.")
         c.argument("metadata", options_list=["--metadata"], nargs="+",
