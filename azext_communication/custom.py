@@ -214,6 +214,9 @@ def revoke_tokens(client: Any, user: str) -> None:
 
 def get_token_for_teams_user(client: Any, aad_token: str, client_id: str, user_object_id: str) -> dict[str, Any]:
     """Exchange a Microsoft Entra token of a Teams user for a Communication Services token."""
+    from ._errors import update_error_context
+
+    update_error_context(teams_exchange=True)  # a 401 is then about the Entra token, not the access key
     token = client.get_token_for_teams_user(aad_token, client_id, user_object_id)
     return {"token": token.token, "expires_on": _iso(token.expires_on)}
 
