@@ -15,6 +15,8 @@ from ._output import skip_arm_transforms
 from ._validators import resolve_timeout
 from ._version import VERSION
 
+CONNECT_TIMEOUT = 10.0  # seconds; a TCP + TLS handshake that takes longer is not going to succeed
+
 
 def user_agent() -> str:
     """`AzureCli/<extension version>` first, as the contract requires; core's version for diagnostics."""
@@ -30,10 +32,15 @@ def _client_options(cli_ctx: Any, kind: str, endpoint: str | None, kwargs: dict[
 
     - `user_agent`: the contract's `AzureCli/<version>` prefix.
     - `connection_timeout` / `read_timeout` from AZURE_COMMUNICATION_TIMEOUT (or az config communication.timeout)
-      when set, so a stalled service fails in bounded time.
+      when set, so a stalled service fails in bounded time; without it, connecting may take CONNECT_TIMEOUT
+      seconds (azure-core would wait 300 s for a host that drops packets) and answers azure-core's 300 s.
     - `logging_enable=False`: the SDK's network trace would print request and response bodies, which hold
       tokens (identity token responses); `--debug` shows the urllib3 request lines, never bodies.
+    - `retry_policy`: permanent connection failures (certificate, TLS, refused, unknown host) fail at once,
+      for chat and identity alike (see _retry.py).
     """
+    from ._retry import retry_policy
+
     install_log_redaction()
     skip_arm_transforms(cli_ctx)
     timeout = resolve_timeout(cli_ctx)
@@ -45,9 +52,11 @@ def _client_options(cli_ctx: Any, kind: str, endpoint: str | None, kwargs: dict[
         user=kwargs.get("user"),
         timeout=timeout,
     )
-    options: dict[str, Any] = {"user_agent": user_agent(), "logging_enable": False}
+    options: dict[str, Any] = {"user_agent": user_agent(), "logging_enable": False, "retry_policy": retry_policy()}
     if timeout is not None:
         options.update(connection_timeout=timeout, read_timeout=timeout)
+    else:
+        options.update(connection_timeout=CONNECT_TIMEOUT)
     return options
 
 

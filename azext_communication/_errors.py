@@ -240,25 +240,61 @@ def _exception_chain(ex: BaseException) -> list[BaseException]:
     return seen
 
 
+_NAME_RESOLUTION = ("name or service not known", "nodename nor servname", "getaddrinfo", "nameresolution",
+                    "temporary failure in name resolution", "no address")
+# Failures that never heal by trying again a moment later: retrying them only makes the user wait.
+PERMANENT_FAILURES = frozenset({"certificate", "tls", "refused", "dns"})
+
+
+def _chain_text(ex: BaseException) -> str:
+    return " ".join(f"{type(e).__name__} {e}" for e in _exception_chain(ex))
+
+
+def connection_failure(ex: BaseException) -> str | None:
+    """What kind of failure a connection-level error is: 'certificate', 'tls', 'refused', 'dns', 'timeout',
+    'reset', or None when it cannot tell."""
+    text = _chain_text(ex)
+    lowered = text.lower()
+    if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in lowered:
+        return "certificate"
+    if "SSLError" in text or "[SSL" in text:
+        return "tls"
+    if "refused" in lowered:
+        return "refused"
+    if any(s in lowered for s in _NAME_RESOLUTION):
+        return "dns"
+    if "timed out" in lowered or "timeout" in lowered:
+        return "timeout"
+    if "reset" in lowered or "aborted" in lowered or "remotedisconnected" in lowered:
+        return "reset"
+    return None
+
+
+_REASONS = {
+    "refused": "connection refused: is the service or emulator running on that host and port?",
+    "dns": "the host name could not be resolved",
+    "timeout": "the connection timed out",
+    "reset": "the connection was closed by the server",
+}
+
+
 def _connection_error(ex: BaseException, ctx: dict[str, Any]) -> AzCLIError:
     from azure.core.exceptions import ServiceResponseError, ServiceResponseTimeoutError
 
     endpoint = ctx.get("endpoint") or "the endpoint"
-    chain = _exception_chain(ex)
-    text = " ".join(f"{type(e).__name__} {e}" for e in chain)
-    if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text.lower():
+    kind = connection_failure(ex)
+    if kind == "certificate":
         return AzureConnectionError(
             f"TLS verification failed for {endpoint}: its certificate is not trusted. {TLS_HINT}"
         )
-    if "SSLError" in text or "[SSL" in text:
+    if kind == "tls":
         return AzureConnectionError(f"The TLS handshake with {endpoint} failed. {TLS_HINT}")
-    lowered = text.lower()
-    if isinstance(ex, ServiceResponseError) and "CERTIFICATE_VERIFY" not in text:
+    if isinstance(ex, ServiceResponseError):
         # The request was sent: the service may have acted on it even though no answer arrived.
         token = ctx.get("idempotency_token")
         repeat = (f" Repeat the command with --idempotency-token {token} to get that thread rather than a second "
                   "one." if token else "")
-        if isinstance(ex, ServiceResponseTimeoutError) or "read timed out" in lowered:
+        if isinstance(ex, ServiceResponseTimeoutError) or "read timed out" in _chain_text(ex).lower():
             timeout = ctx.get("timeout")
             waited = f"within {timeout:g} seconds " if timeout else ""
             return AzureConnectionError(
@@ -269,17 +305,7 @@ def _connection_error(ex: BaseException, ctx: dict[str, Any]) -> AzCLIError:
             f"The connection to {endpoint} was closed before an answer arrived; the request may still have been "
             f"processed.{repeat}"
         )
-    if "refused" in lowered:
-        reason = "connection refused: is the service or emulator running on that host and port?"
-    elif any(s in lowered for s in ("name or service not known", "nodename nor servname", "getaddrinfo",
-                                    "nameresolution", "temporary failure in name resolution", "no address")):
-        reason = "the host name could not be resolved"
-    elif "timed out" in lowered or "timeout" in lowered:
-        reason = "the connection timed out"
-    elif "reset" in lowered or "aborted" in lowered or "remotedisconnected" in lowered:
-        reason = "the connection was closed by the server"
-    else:
-        reason = redact(str(ex).split("\n", 1)[0])
+    reason = _REASONS.get(kind or "") or redact(str(ex).split("\n", 1)[0])
     return AzureConnectionError(f"Could not reach {endpoint} ({reason}).")
 
 

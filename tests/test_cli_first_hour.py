@@ -64,3 +64,93 @@ def test_participant_add_prints_the_added_users_in_tsv_and_table(env: dict[str, 
     listed = run("communication", "chat", "participant", "list", "-t", thread, "--query", "[].identifier.rawId",
                  env=env)
     assert {first, second, third, fourth} <= set(listed.result)
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def attempts():
+    """Counts what reaches the transport (each retry is one more send)."""
+    from unittest import mock
+
+    from azure.core.pipeline.transport import RequestsTransport
+
+    original = RequestsTransport.send
+    calls: list[str] = []
+
+    def spy(self, request, **kwargs):
+        calls.append(request.method)
+        return original(self, request, **kwargs)
+
+    with mock.patch.object(RequestsTransport, "send", spy):
+        yield calls
+
+
+@pytest.mark.parametrize("kind", ["untrusted certificate", "refused connection"])
+def test_permanent_connection_failures_are_not_retried_by_chat_or_identity(env, emulator, attempts, kind):
+    """azure-core retried these 3 times with back-off for GETs (about 5 s) but never for POSTs: now every
+    command gives up at once, with the same one line."""
+    if kind == "untrusted certificate":
+        target, variables = emulator.endpoint.rstrip("/"), {"REQUESTS_CA_BUNDLE": None, "CURL_CA_BUNDLE": None}
+        expected = "TLS verification failed for"
+    else:
+        target, variables = f"https://127.0.0.1:{_closed_port()}", {}
+        expected = "connection refused"
+    key = env["AZURE_COMMUNICATION_CONNECTION_STRING"].split("accesskey=", 1)[1]
+    commands = {
+        "chat GET": ["communication", "chat", "thread", "list", "--endpoint", target],
+        "chat POST": ["communication", "chat", "thread", "create", "--topic", "t", "--endpoint", target],
+        "identity POST": ["communication", "identity", "user", "create", "--connection-string",
+                          f"endpoint={target}/;accesskey={key}"],
+    }
+    for name, args in commands.items():
+        attempts.clear()
+        result = run(*args, env={**env, **variables})
+        assert result.exit_code == 1 and len(result.error_lines) == 1, (name, result)
+        assert expected in result.error_lines[0], (name, result)
+        assert len(attempts) == 1, f"{name}: {len(attempts)} attempts"
+
+
+def test_failures_that_may_heal_are_still_retried():
+    from azure.core.exceptions import ServiceRequestError, ServiceResponseError
+    from azure.core.pipeline.transport import HttpRequest
+
+    from azext_communication._retry import retry_policy
+
+    policy = retry_policy()
+
+    class Request:
+        http_request = HttpRequest("GET", "https://127.0.0.1/chat/threads")
+
+    def retried(error: Exception) -> bool:
+        return policy.increment(policy.configure_retries({}), response=Request(), error=error)
+
+    assert retried(ServiceRequestError("Connection aborted.", error=ConnectionResetError(104, "reset")))
+    assert retried(ServiceResponseError("Read timed out."))
+    assert not retried(ServiceRequestError("x", error=ConnectionRefusedError(111, "Connection refused")))
+    assert not retried(ServiceRequestError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed"))
+
+
+def test_connecting_is_bounded_even_without_a_timeout_setting(tmp_path):
+    """azure-core waits 300 s to connect to a host that drops packets, and retries GETs three times."""
+    from types import SimpleNamespace
+    from unittest import mock
+
+    from azext_communication._client_factory import CONNECT_TIMEOUT, _client_options
+
+    cli_ctx = SimpleNamespace(config=SimpleNamespace(config_path=str(tmp_path / "config")), data={},
+                              register_event=lambda *a, **k: None)
+    with mock.patch.dict("os.environ", {"AZURE_COMMUNICATION_TIMEOUT": ""}), \
+            mock.patch("azext_communication._client_factory.skip_arm_transforms"):
+        options = _client_options(cli_ctx, "chat", "https://x", {})
+        assert options["connection_timeout"] == CONNECT_TIMEOUT <= 10 and "read_timeout" not in options
+    with mock.patch.dict("os.environ", {"AZURE_COMMUNICATION_TIMEOUT": "30"}), \
+            mock.patch("azext_communication._client_factory.skip_arm_transforms"):
+        options = _client_options(cli_ctx, "chat", "https://x", {})
+        assert options["connection_timeout"] == options["read_timeout"] == 30
