@@ -1,0 +1,207 @@
+"""Chat service handlers (wire spec §5): each maps a parsed request to one model call and back to JSON.
+
+Routes under `/chat/threads`; the caller is the bearer token's user. Route-table checks come first (unknown
+paths 404, wrong methods 405), then api-version, then authentication, then the rate limit of the operation.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+from ..errors import BadRequest, NotFound
+from ..model import Caller, ParticipantSpec, parse_identifier
+from ..model.rules import check_display_name
+from .http import ApiVersions, Request, Result, allow, page_size, parse_time, skip, start_time
+from .paging import cursor, paged
+from .shapes import message_json, participant_json, receipt_json, thread_item_json, thread_json
+
+if TYPE_CHECKING:
+    from .app import WireApp
+
+CHAT_API_VERSIONS = ApiVersions(
+    "2020-09-21-preview2", "2020-11-01-preview3", "2021-01-27-preview4", "2021-03-01-preview5", "2021-03-07",
+    "2021-04-05-preview6", "2021-09-07", "2023-11-07", "2023-11-15-preview", "2024-03-01-preview", "2024-03-07",
+    "2024-03-15-preview", "2025-03-15",
+)
+_THREAD_ID_RE = re.compile(r"^19:\S+@thread(\.[A-Za-z0-9]+)?$")
+
+
+def _check_route(req: Request, rest: list[str]) -> None:
+    n = len(rest)
+    sub = rest[1].lower() if n >= 2 else ""
+    if n == 0:
+        allow(req, "GET", "POST")
+    elif n == 1:
+        allow(req, "GET", "PATCH", "DELETE")
+    elif n == 2 and sub == "messages":
+        allow(req, "GET", "POST")
+    elif n == 3 and sub == "messages":
+        allow(req, "GET", "PATCH", "DELETE")
+    elif n == 2 and sub == "typing":
+        allow(req, "POST")
+    elif n == 2 and sub == "readreceipts":
+        allow(req, "GET", "POST")
+    elif n == 2 and sub == "participants":
+        allow(req, "GET")
+    elif n == 3 and sub == "participants" and rest[2].lower() in (":add", ":remove"):
+        allow(req, "POST")
+    else:
+        raise NotFound("Not Found")
+
+
+def _participants(items: object) -> list[ParticipantSpec]:
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        raise BadRequest("participants must be an array.", code="ValidationError")
+    out = []
+    for p in items:
+        if not isinstance(p, dict):
+            raise BadRequest("Each participant must be a JSON object.", code="ValidationError")
+        raw = parse_identifier(p.get("communicationIdentifier"))
+        name = check_display_name(p.get("displayName"))
+        share = p.get("shareHistoryTime")
+        share_ms = 0 if share is None else parse_time(share, "shareHistoryTime")
+        out.append(ParticipantSpec(raw, name, max(0, share_ms)))
+    return out
+
+
+def _thread_id(raw: str) -> str:
+    if not _THREAD_ID_RE.match(raw):
+        raise BadRequest(f"The thread id '{raw}' is not valid.", code="InvalidThreadId")
+    return raw
+
+
+def _message_id(raw: str) -> str:
+    if not raw.isdigit():
+        raise BadRequest(f"The message id '{raw}' is not valid.", code="InvalidMessageId")
+    return raw
+
+
+class _Call:
+    """One authenticated chat request: what every handler below needs."""
+
+    __slots__ = ("app", "caller", "hdrs", "model", "req", "user", "version")
+
+    def __init__(self, app: WireApp, req: Request, version: str, caller: Caller) -> None:
+        self.app, self.req, self.version, self.caller = app, req, version, caller
+        self.model, self.user = app.model, caller.user_id
+        self.hdrs = [CHAT_API_VERSIONS.header]
+
+    def hit(self, op: str, thread: str | None = None, per_user: bool = True) -> None:
+        self.app.limiter.hit(op, user=self.user if per_user else None, thread=thread)
+
+    def page(self, kind: str, page: object, size: int, render: object) -> Result:
+        return 200, paged(self.req, self.app.host(self.req), kind, page, size, self.version, render), self.hdrs
+
+
+def handle_chat(app: WireApp, req: Request, rest: list[str]) -> Result:
+    """Everything under /chat/threads."""
+    _check_route(req, rest)
+    version = CHAT_API_VERSIONS.check(req, app.host(req))
+    call = _Call(app, req, version, app.caller(req))
+    if not rest:
+        return _threads(call)
+    tid = _thread_id(rest[0])
+    if len(rest) == 1:
+        return _thread(call, tid)
+    sub = rest[1].lower()
+    if sub == "messages":
+        return _messages(call, tid, rest)
+    if sub == "typing":
+        call.hit("typing", tid)
+        call.model.send_typing(call.caller, tid, req.json(required=False).get("senderDisplayName"))
+        return 200, None, call.hdrs
+    if sub == "readreceipts":
+        return _receipts(call, tid)
+    return _participants_route(call, tid, rest)
+
+
+def _threads(call: _Call) -> Result:
+    req, model = call.req, call.model
+    if req.method == "POST":
+        call.hit("thread.create")
+        body = req.json()
+        parts = _participants(body.get("participants"))
+        rid = req.headers.get("repeatability-request-id") or None
+        t, invalid = model.create_thread(call.caller, body.get("topic"), parts, rid)
+        out: dict = {"chatThread": thread_json(t)}
+        if invalid:
+            out["invalidParticipants"] = invalid
+        call.hdrs.append(("Location", f"https://{call.app.host(req)}/chat/threads/{quote(t.id, safe='')}"))
+        return 201, out, call.hdrs
+    call.hit("thread.list")
+    size = page_size(req)
+    page = model.list_threads(call.caller, size, start_time(req), cursor(req, "threads"))
+    return call.page("threads", page, size, thread_item_json)
+
+
+def _thread(call: _Call, tid: str) -> Result:
+    req, model = call.req, call.model
+    if req.method == "GET":
+        call.hit("thread.get")
+        return 200, thread_json(model.get_thread(call.caller, tid)), call.hdrs
+    if req.method == "PATCH":
+        call.hit("thread.update", tid, per_user=False)
+        model.update_topic(call.caller, tid, req.json(required=False).get("topic"))
+        return 204, None, call.hdrs
+    call.hit("thread.delete")
+    model.delete_thread(call.caller, tid)
+    return 204, None, call.hdrs
+
+
+def _messages(call: _Call, tid: str, rest: list[str]) -> Result:
+    req, model, method = call.req, call.model, call.req.method
+    if len(rest) == 2 and method == "POST":
+        call.hit("message.write", tid, per_user=False)
+        body = req.json()
+        msg = model.send_message(call.caller, tid, body.get("content"), body.get("type", "text"),
+                                 body.get("senderDisplayName"), body.get("metadata"))
+        call.hdrs.append(("Location", f"https://{call.app.host(req)}{req.raw_path.rstrip('/')}/{msg.id}"))
+        return 201, {"id": msg.id}, call.hdrs
+    if len(rest) == 2:
+        call.hit("message.list", tid)
+        size = page_size(req)
+        page = model.list_messages(call.caller, tid, size, start_time(req), cursor(req, "messages"))
+        return call.page("messages", page, size, message_json)
+    mid = _message_id(rest[2])
+    if method == "GET":
+        call.hit("message.get", tid)
+        return 200, message_json(model.get_message(call.caller, tid, mid)), call.hdrs
+    call.hit("message.write", tid, per_user=False)
+    if method == "PATCH":
+        body = req.json(required=False)
+        model.update_message(call.caller, tid, mid, body.get("content"), body.get("metadata"))
+    else:
+        model.delete_message(call.caller, tid, mid)
+    return 204, None, call.hdrs
+
+
+def _receipts(call: _Call, tid: str) -> Result:
+    req, model = call.req, call.model
+    if req.method == "POST":
+        call.hit("receipt.send", tid)
+        model.send_read_receipt(call.caller, tid, req.json().get("chatMessageId"))
+        return 200, None, call.hdrs
+    call.hit("receipt.list", tid)
+    size = page_size(req)
+    page = model.list_read_receipts(call.caller, tid, size, skip(req), cursor(req, "receipts"))
+    return call.page("receipts", page, size, receipt_json)
+
+
+def _participants_route(call: _Call, tid: str, rest: list[str]) -> Result:
+    req, model = call.req, call.model
+    if len(rest) == 2:
+        call.hit("participants.list", tid)
+        size = page_size(req)
+        page = model.list_participants(call.caller, tid, size, skip(req), cursor(req, "participants"))
+        return call.page("participants", page, size, lambda p: participant_json(
+            p.raw_id, p.display_name, p.share_history_ms))
+    call.hit("participants.change", tid, per_user=False)
+    if rest[2].lower() == ":add":
+        invalid = model.add_participants(call.caller, tid, _participants(req.json().get("participants")))
+        return 201, ({"invalidParticipants": invalid} if invalid else {}), call.hdrs
+    model.remove_participant(call.caller, tid, parse_identifier(req.json()))
+    return 204, None, call.hdrs
