@@ -120,7 +120,7 @@ def load_arguments(loader: Any, _: Any) -> None:
                        help="Begin after this message (an id from `message send` or `message list`); "
                             "exclusive with --start-time.")
             c.argument("interval", options_list=["--interval"], validator=v.validate_interval,
-                       help="Seconds between polls, at least 0.5. Default: 2.")
+                       help="Seconds between polls, at least 0.5.")
     with loader.argument_context(f"{CHAT} message watch") as c:
         c.argument("start_time", options_list=["--start-time"], validator=v.validate_watch_start_time,
                    help="Print messages created at or after this time first. Default: only what arrives from now "

@@ -535,12 +535,14 @@ def parse_seconds(value: Any, option: str, minimum: float, allow_equal: bool = T
     return number
 
 
+@usage_errors
 def validate_interval(namespace: Any) -> None:
     """--interval: seconds between polls, at least 0.5 (the service's list-messages rate limits)."""
     value = getattr(namespace, "interval", None)
     namespace.interval = DEFAULT_INTERVAL if value is None else parse_seconds(value, "--interval", MIN_INTERVAL)
 
 
+@usage_errors
 def validate_watch_timeout(namespace: Any) -> None:
     """--timeout: seconds (0 or more); absent means until interrupted (watch) or the command's default (wait)."""
     value = getattr(namespace, "timeout", None)
@@ -548,6 +550,7 @@ def validate_watch_timeout(namespace: Any) -> None:
         namespace.timeout = parse_seconds(value, "--timeout", 0.0)
 
 
+@usage_errors
 def validate_after(namespace: Any) -> None:
     """--after: a message id (the service's ids are digits); exclusive with --start-time."""
     value = getattr(namespace, "after", None)
@@ -561,6 +564,7 @@ def validate_after(namespace: Any) -> None:
     namespace.after = text
 
 
+@usage_errors
 def validate_watch_start_time(namespace: Any) -> None:
     """--start-time for watch/wait: ISO 8601 (naive means UTC), refused as a usage error otherwise."""
     value = getattr(namespace, "start_time", None)
@@ -586,6 +590,7 @@ def compile_jmespath(expression: str, option: str) -> Any:
         raise OptionUsageError(f"{option} is not a valid JMESPath expression ({detail}).") from None
 
 
+@usage_errors
 def validate_wait_condition(namespace: Any) -> None:
     """message wait: --custom compiled, --sender/--contains not empty; at least one of the three."""
     custom, sender, contains = (getattr(namespace, n, None) for n in ("custom", "sender", "contains"))
