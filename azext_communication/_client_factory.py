@@ -97,13 +97,15 @@ def cf_chat_thread_poll(cli_ctx: Any, kwargs: dict[str, Any]) -> Any:
     """The ChatThreadClient of `message watch` / `message wait`: one object (one kept-alive connection) per run."""
     from azure.communication.chat import ChatThreadClient
 
+    from ._retry import retry_policy
+
     endpoint = kwargs.pop("endpoint")
     access_token = kwargs.pop("access_token")
     options = _client_options(cli_ctx, "chat", endpoint, kwargs)
     update_error_context(caller=token_user_id(access_token))
     options.setdefault("read_timeout", POLL_READ_TIMEOUT)
     options.setdefault("connection_timeout", POLL_READ_TIMEOUT)
-    options["retry_total"] = POLL_RETRIES
+    options["retry_policy"] = retry_policy(retry_total=POLL_RETRIES)
     thread_id = kwargs.pop("thread_id")
     return ChatThreadClient(endpoint, _token_credential(access_token), thread_id, **options)
 

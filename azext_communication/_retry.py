@@ -25,6 +25,7 @@ class CliRetryPolicy(RetryPolicy):
         return super().increment(settings, response=response, error=error)
 
 
-def retry_policy() -> CliRetryPolicy:
-    """A fresh policy per client (it keeps no state between requests, but clients must not share one)."""
-    return CliRetryPolicy()
+def retry_policy(**settings: Any) -> CliRetryPolicy:
+    """A fresh policy per client; `settings` are RetryPolicy's (e.g. retry_total), which a client given a
+    policy no longer reads from its own keyword arguments."""
+    return CliRetryPolicy(**settings)
