@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable
+import sys
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -37,11 +38,6 @@ def shorten(text: Any, width: int = CONTENT_WIDTH) -> str:
     if len(text) <= width:
         return text
     return text[: max(width - 1, 0)] + ELLIPSIS
-
-
-def _clip(text: str, width: int) -> str:
-    """`text` cut to `width` characters with an ellipsis (spacing kept, unlike `shorten`)."""
-    return text if len(text) <= width else text[: max(width - 1, 0)] + ELLIPSIS
 
 
 def raw_id(identifier: Any) -> str:
@@ -159,6 +155,13 @@ def describe(message: dict[str, Any], names: dict[str, str] | None = None) -> st
     return f"{actor} {verb} {_people(others, names)}"
 
 
+def message_line(message: dict[str, Any], names: dict[str, str] | None = None, width: int = TABLE_WIDTH) -> str:
+    """One readable line per message (time, sender, content) for streaming output, at most `width` long."""
+    who = sender(message, names)
+    head = f"{display_time(message.get('createdOn'))}  {who + '  ' if who else ''}"
+    return head + shorten(describe(message, names), max(width - len(head), MIN_FLEXIBLE_WIDTH))
+
+
 # ---------------------------------------------------------------------------------------------- tables
 def fit(rows: list[dict[str, Any]], flexible: str, width: int = TABLE_WIDTH,
         most: int = CONTENT_WIDTH) -> list[dict[str, Any]]:
@@ -251,47 +254,13 @@ def transform_token(result: dict[str, Any]) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------------------- watch lines
-def local_time(value: Any) -> str:
-    """A service timestamp as local time to the second (with the date when it is not today)."""
-    moment = _parse_time(value)
-    if moment is None:
-        return "" if value is None else str(value)
-    moment = moment.astimezone()
-    today = datetime.now(moment.tzinfo).date()
-    return moment.strftime("%H:%M:%S" if moment.date() == today else "%Y-%m-%d %H:%M:%S")
+def message_line_renderer(width: int | None = TABLE_WIDTH) -> Callable[[dict[str, Any]], str]:
+    """The `-o table` line of `message watch`: `message_line` with the display names learnt from the messages
+    seen so far (so that later system messages name people), at most `width` long (None: not shortened)."""
+    names: dict[str, str] = {}
 
+    def render(message: dict[str, Any]) -> str:
+        remember_names(names, message)
+        return message_line(message, names, width or sys.maxsize)
 
-class MessageLine:
-    """Renders one message as one readable line (the `-o table` line of `message watch`): local time, sender,
-    text; system messages in words after a '*'.
-
-    Display names are learnt from the messages seen so far (senders and the participants of system messages), so
-    that the initiators of later system messages read as names.
-    """
-
-    def __init__(self, width: int | None = None) -> None:
-        self.width = width
-        self.names: dict[str, str] = {}
-
-    def name(self, identifier: Any) -> str:
-        """A display name when one is known, else a short id."""
-        return person(identifier, self.names) or "?"
-
-    def system_text(self, message: dict[str, Any]) -> str:
-        """'Ann added Bob', 'Ann removed Bob', 'Bob left', 'Ann changed the topic to "Release"'."""
-        return describe(message, self.names)
-
-    def __call__(self, message: dict[str, Any]) -> str:
-        remember_names(self.names, message)
-        when = local_time(message.get("createdOn"))
-        if message.get("type") in ("text", "html"):
-            who = sender(message, self.names) or "?"
-            line = f"{when}  {who:<{NAME_WIDTH}}  {' '.join(describe(message, self.names).split())}"
-        else:
-            line = f"{when}  * {self.system_text(message)}"
-        return _clip(line, self.width) if self.width else line
-
-
-def message_line_renderer(width: int | None = None) -> MessageLine:
-    """The `-o table` line of `message watch` (width: the terminal's columns, or None not to shorten)."""
-    return MessageLine(width)
+    return render

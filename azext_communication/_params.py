@@ -122,14 +122,14 @@ def load_arguments(loader: Any, _: Any) -> None:
             c.argument("interval", options_list=["--interval"], validator=v.validate_interval,
                        help="Seconds between polls, at least 0.5.")
     with loader.argument_context(f"{CHAT} message watch") as c:
-        c.argument("start_time", options_list=["--start-time"], validator=v.validate_watch_start_time,
+        c.argument("start_time", options_list=["--start-time"], validator=v.validate_start_time,
                    help="Print messages created at or after this time first. Default: only what arrives from now "
                         "on (the service's newest message at the start, whatever the local clock says). "
                         + START_TIME_HELP)
         c.argument("timeout", options_list=["--timeout"], validator=v.validate_watch_timeout,
                    help="Stop after this many seconds (exit 0). Default: until interrupted (Ctrl-C, exit 0).")
     with loader.argument_context(f"{CHAT} message wait") as c:
-        c.argument("start_time", options_list=["--start-time"], validator=v.validate_watch_start_time,
+        c.argument("start_time", options_list=["--start-time"], validator=v.validate_start_time,
                    help="Consider messages created at or after this time. Default: only what arrives after the "
                         "command started (the service's newest message at the start). " + START_TIME_HELP)
         c.argument("timeout", options_list=["--timeout"], validator=v.validate_watch_timeout,

@@ -513,14 +513,6 @@ DEFAULT_INTERVAL = 2.0
 DEFAULT_WAIT_TIMEOUT = 300.0
 
 
-class OptionUsageError(ValueError):
-    """A bad option value that core reports as a usage error: one line, exit 2, before any request.
-
-    Why a ValueError: the invoker hands any non-CLIError raised by a validator to the parser's
-    `validation_error`, which prints it on one line and exits 2, like argparse's own usage errors.
-    """
-
-
 def parse_seconds(value: Any, option: str, minimum: float, allow_equal: bool = True) -> float:
     """A finite number of seconds, at least `minimum`."""
     text = str(value).strip()
@@ -531,7 +523,7 @@ def parse_seconds(value: Any, option: str, minimum: float, allow_equal: bool = T
     if isinstance(value, bool) or number != number or number in (float("inf"), float("-inf")) or (
             number < minimum if allow_equal else number <= minimum):
         least = f"at least {minimum:g}" if allow_equal else f"more than {minimum:g}"
-        raise OptionUsageError(f"{option} must be a number of seconds, {least}; got '{value}'.")
+        raise InvalidArgumentValueError(f"{option} must be a number of seconds, {least}; got '{value}'.")
     return number
 
 
@@ -558,22 +550,11 @@ def validate_after(namespace: Any) -> None:
         return
     text = str(value).strip()
     if not text.isdigit():
-        raise OptionUsageError(f"--after must be a message id (digits, as printed by 'message send'); got '{value}'.")
+        raise InvalidArgumentValueError(
+            f"--after must be a message id (digits, as printed by 'message send'); got '{value}'.")
     if getattr(namespace, "start_time", None) is not None:
-        raise OptionUsageError("Please specify --after or --start-time, not both.")
+        raise MutuallyExclusiveArgumentError("Please specify --after or --start-time, not both.")
     namespace.after = text
-
-
-@usage_errors
-def validate_watch_start_time(namespace: Any) -> None:
-    """--start-time for watch/wait: ISO 8601 (naive means UTC), refused as a usage error otherwise."""
-    value = getattr(namespace, "start_time", None)
-    if value is None or isinstance(value, datetime):
-        return
-    try:
-        namespace.start_time = parse_datetime(value)
-    except InvalidArgumentValueError as ex:
-        raise OptionUsageError(str(ex)) from None
 
 
 def compile_jmespath(expression: str, option: str) -> Any:
@@ -582,12 +563,12 @@ def compile_jmespath(expression: str, option: str) -> Any:
     from jmespath.exceptions import JMESPathError
 
     if not str(expression or "").strip():
-        raise OptionUsageError(f"{option} must not be empty.")
+        raise InvalidArgumentValueError(f"{option} must not be empty.")
     try:
         return jmespath.compile(expression)
     except (JMESPathError, KeyError, ValueError) as ex:
         detail = " ".join(str(ex).split())
-        raise OptionUsageError(f"{option} is not a valid JMESPath expression ({detail}).") from None
+        raise InvalidArgumentValueError(f"{option} is not a valid JMESPath expression ({detail}).") from None
 
 
 @usage_errors
@@ -595,13 +576,13 @@ def validate_wait_condition(namespace: Any) -> None:
     """message wait: --custom compiled, --sender/--contains not empty; at least one of the three."""
     custom, sender, contains = (getattr(namespace, n, None) for n in ("custom", "sender", "contains"))
     if custom is None and sender is None and contains is None:
-        raise OptionUsageError("Please specify --custom JMESPATH (or --sender / --contains) to say which message "
-                               "to wait for.")
+        raise RequiredArgumentMissingError(
+            "Please specify --custom JMESPATH (or --sender / --contains) to say which message to wait for.")
     if custom is not None and not hasattr(custom, "search"):
         namespace.custom = compile_jmespath(custom, "--custom")
     for option, value in (("--sender", sender), ("--contains", contains)):
         if value is not None and not str(value).strip():
-            raise OptionUsageError(f"{option} must not be empty.")
+            raise InvalidArgumentValueError(f"{option} must not be empty.")
 
 
 def token_user_id(token: str) -> str | None:

@@ -111,12 +111,12 @@ def test_short_ids_times_and_share_times():
 
 
 def test_watch_line_uses_the_same_names_and_words_as_the_tables():
-    line = fmt.MessageLine(width=60)
+    line = fmt.message_line_renderer(width=60)
     for message in reversed(worst_case_messages()[2:]):
         line(message)
     text = line(worst_case_messages()[1])
-    assert "  Bob               x x" in text and text.endswith(fmt.ELLIPSIS) and len(text) == 60
-    assert line(worst_case_messages()[0]).endswith("* Ann with a very\u2026 removed Bob")
+    assert text.startswith("2026-12-01T21:39:43Z  Bob  x x") and text.endswith(fmt.ELLIPSIS) and len(text) == 60
+    assert line(worst_case_messages()[0]) == "2026-12-01T21:39:43Z  Ann with a very\u2026 removed Bob"
 
 
 def test_message_show_adds_edited_and_deleted():
