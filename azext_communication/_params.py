@@ -100,7 +100,7 @@ def load_arguments(loader: Any, _: Any) -> None:
         c.argument("content", options_list=["--content"], help="The message text (or HTML with --message-type html).",
                    validator=v.validate_content)
         c.argument("message_type", options_list=["--message-type"], completer=_choices(MESSAGE_TYPES),
-                   help="The type of the content. Allowed values: text, html. Default: text.",
+                   help="The type of the content. Allowed values: text, html.",
                    validator=v.validate_message_type)
         c.argument("display_name", options_list=["--display-name"], help="The sender's display name.")
         c.argument("metadata", options_list=["--metadata"], nargs="+",
@@ -120,7 +120,7 @@ def load_arguments(loader: Any, _: Any) -> None:
                        help="Begin after this message (an id from `message send` or `message list`); "
                             "exclusive with --start-time.")
             c.argument("interval", options_list=["--interval"], validator=v.validate_interval,
-                       help="Seconds between polls, at least 0.5. Default: 2.")
+                       help="Seconds between polls, at least 0.5.")
     with loader.argument_context(f"{CHAT} message watch") as c:
         c.argument("start_time", options_list=["--start-time"], validator=v.validate_start_time,
                    help="Print messages created at or after this time first. Default: only what arrives from now "

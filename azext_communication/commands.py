@@ -50,7 +50,7 @@ def load_command_table(loader: Any, _: Any) -> None:
         g.custom_command("delete", "delete_thread", confirmation=True)
 
     with loader.command_group(f"{CHAT} participant", client_factory=cf_chat_thread, **common) as g:
-        g.custom_command("add", "add_participants")
+        g.custom_command("add", "add_participants", table_transformer=fmt.transform_participant_list)
         g.custom_command("list", "list_participants", table_transformer=fmt.transform_participant_list)
         g.custom_command("remove", "remove_participant", confirmation=True)
 
