@@ -181,3 +181,66 @@ def test_core_still_finds_the_command_loader() -> None:
     with pytest.raises(AttributeError):
         _ = azext_communication.NO_SUCH_NAME
     assert loader.__module__ == "azext_communication"  # what core's command index records for the extension
+
+
+# ------------------------------------------------------------------------------------- event subscriptions
+def _children() -> list[int]:
+    import psutil
+
+    return [p.pid for p in psutil.Process().children(recursive=True)]
+
+
+def test_subscriptions_deliver_chat_events(tmp_path: Path) -> None:
+    from webhook_receiver import Receiver
+
+    before = _children()
+    with Receiver() as grid, Receiver() as cloud, local_emulator(
+            home=tmp_path, event_retry_scale=0.01,
+            subscriptions=[grid.url, {"name": "cloud-only-messages", "endpoint": cloud.url,
+                                      "eventDeliverySchema": "CloudEventSchemaV1_0",
+                                      "filter": {"includedEventTypes": ["ChatMessageReceivedInThread"]}}]) as emu:
+        alice = emu.issue_token()
+        thread = emu.chat_client(alice).create_chat_thread("events").chat_thread.id
+        emu.chat_thread_client(alice, thread).send_message("hello")
+        assert emu.wait_for_deliveries(15)
+        types = [e["eventType"] for e in grid.events()]
+        assert "Microsoft.Communication.ChatThreadCreated" in types
+        assert "Microsoft.Communication.ChatMessageReceivedInThread" in types
+        [ce] = cloud.events()
+        assert ce["type"] == "Microsoft.Communication.ChatMessageReceivedInThread" and ce["specversion"] == "1.0"
+        assert ce["data"]["messageBody"] == "hello" and ce["data"]["threadId"] == thread
+        subs = {s["name"]: s for s in emu.subscriptions()}
+        assert subs["sub-1"]["delivered"] == len(grid.events()) and subs["cloud-only-messages"]["delivered"] == 1
+        assert all(s["deadLettered"] == 0 and s["pending"] == 0 for s in subs.values())
+
+        emu.unsubscribe("sub-1")
+        assert [s["name"] for s in emu.subscriptions()] == ["cloud-only-messages"]
+        assert _children()  # the emulator delivers from a child process while it runs
+    assert _children() == before  # ... which is gone with it
+
+
+def test_an_unreachable_subscription_is_one_error_and_nothing_keeps_running(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}/api/events"
+    before_threads, before_children = set(_emulator_threads()), _children()
+    with pytest.raises(EmulatorRequestError) as err, local_emulator(home=tmp_path, event_retry_scale=0.01,
+                                                                    subscriptions=[dead]):
+        pytest.fail("the block must not run")
+    message = str(err.value)
+    assert "\n" not in message and "EndpointValidationFailed" in message and "sub-1" in message, message
+    assert set(_emulator_threads()) <= before_threads and _children() == before_children
+
+    with local_emulator(home=tmp_path) as emu, pytest.raises(EmulatorRequestError, match="InvalidSubscription"):
+        emu.subscribe({"name": "x", "endpoint": "ftp://nowhere"})
+
+
+def test_factory_takes_subscriptions(acs_emulator_factory) -> None:
+    from webhook_receiver import Receiver
+
+    with Receiver() as hook:
+        emu = acs_emulator_factory(subscriptions=[hook.url], event_retry_scale=0.01)
+        alice = emu.issue_token()
+        emu.chat_client(alice).create_chat_thread("factory")
+        assert emu.wait_for_deliveries(15)
+        assert [e["eventType"] for e in hook.events()] == ["Microsoft.Communication.ChatThreadCreated"]

@@ -15,7 +15,7 @@ import ssl
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
@@ -46,6 +46,7 @@ class LocalEmulator:
 
     def __init__(self, server: EmulatorServer) -> None:
         self.server = server
+        self._count = 0
 
     def __repr__(self) -> str:
         return f"LocalEmulator(endpoint={self.endpoint!r})"
@@ -79,8 +80,8 @@ class LocalEmulator:
         return {"REQUESTS_CA_BUNDLE": self.ca_bundle, "AZURE_COMMUNICATION_ENDPOINT": self.endpoint,
                 "AZURE_COMMUNICATION_CONNECTION_STRING": self.connection_string}
 
-    # ------------------------------------------------------------------ identity helpers (signed like the SDK)
-    def _identity(self, method: str, path: str, body: object = None) -> Any:
+    # ------------------------------------------------------------------ signed calls (as the identity SDK signs)
+    def _signed(self, method: str, path: str, body: object = None) -> Any:
         from azext_communication.emulator.tokens import sign_request
 
         raw = b"" if body is None else json.dumps(body).encode()
@@ -106,7 +107,7 @@ class LocalEmulator:
 
     def create_user(self) -> str:
         """A new user; returns its raw id (`8:acs:...`)."""
-        return self._identity("POST", f"/identities?{IDENTITY_API}")["identity"]["id"]
+        return self._signed("POST", f"/identities?{IDENTITY_API}")["identity"]["id"]
 
     def issue_token(self, user_id: str | None = None, scopes: Sequence[str] = ("chat",),
                     expires_in_minutes: int | None = None) -> IssuedToken:
@@ -115,12 +116,41 @@ class LocalEmulator:
         if expires_in_minutes is not None:
             body["expiresInMinutes"] = expires_in_minutes
         if user_id is None:
-            out = self._identity("POST", f"/identities?{IDENTITY_API}", {"createTokenWithScopes": list(scopes),
+            out = self._signed("POST", f"/identities?{IDENTITY_API}", {"createTokenWithScopes": list(scopes),
                                                                          **body})
             return IssuedToken(out["identity"]["id"], out["accessToken"]["token"], out["accessToken"]["expiresOn"])
         path = f"/identities/{quote(user_id, safe='')}/:issueAccessToken?{IDENTITY_API}"
-        out = self._identity("POST", path, {"scopes": list(scopes), **body})
+        out = self._signed("POST", path, {"scopes": list(scopes), **body})
         return IssuedToken(user_id, out["token"], out["expiresOn"])
+
+    # ------------------------------------------------------------------ event subscriptions (admin API)
+    def subscribe(self, endpoint: str | Mapping[str, Any], name: str | None = None,
+                  schema: str | None = None) -> dict:
+        """Deliver chat events to a webhook, validated now as Event Grid does on creation; returns the subscription.
+
+        `endpoint` is a URL (every chat event; `schema` "EventGridSchema" (default) or "CloudEventSchemaV1_0"),
+        or a whole definition in the shape of an `--events-config` entry (name, endpoint, filter, ...).
+        """
+        if isinstance(endpoint, Mapping):
+            body = dict(endpoint)
+        else:
+            self._count += 1
+            body = {"name": name or f"sub-{self._count}", "endpoint": endpoint}
+            if schema:
+                body["eventDeliverySchema"] = schema
+        return self._signed("POST", "/admin/eventSubscriptions", body)
+
+    def subscriptions(self) -> list[dict]:
+        """Every subscription with its delivered / failed / pending / deadLettered counts."""
+        return self._signed("GET", "/admin/eventSubscriptions")["value"]
+
+    def unsubscribe(self, name: str) -> None:
+        self._signed("DELETE", f"/admin/eventSubscriptions/{quote(name, safe='')}")
+
+    def wait_for_deliveries(self, timeout: float = 10.0) -> bool:
+        """True once every event recorded so far has been delivered (or given up on) by every subscription."""
+        events = self.server.events
+        return events is None or events.wait_idle(timeout)
 
     def chat_client(self, token: str | IssuedToken, **kwargs: Any) -> Any:
         """An `azure.communication.chat.ChatClient` for this emulator that trusts its CA (no environment needed)."""
@@ -151,20 +181,22 @@ def _emulator_threads(server: EmulatorServer, before: set[int]) -> list[threadin
     for t in threading.enumerate():
         if t.ident in before or t is threading.current_thread():
             continue
-        target = getattr(t, "_target", None)
-        if t.name.startswith("acs-emulator") or (tls is not None and getattr(target, "__self__", None) is tls):
+        owner = getattr(getattr(t, "_target", None), "__self__", None)
+        if t.name.startswith(("acs-emulator", "acs-events")) or (tls is not None and owner is tls):
             out.append(t)
     return out
 
 
-def _build_server(home: str, **options: Any) -> EmulatorServer:
+def _build_server(home: str, retry_scale: float, include_actor: bool, **options: Any) -> EmulatorServer:
+    from azext_communication.emulator.events.subscriptions import EventSettings
     from azext_communication.emulator.server import HOME_ENV, EmulatorServer
 
     with _HOME_LOCK:
         old = os.environ.get(HOME_ENV)
         os.environ[HOME_ENV] = home
         try:
-            return EmulatorServer(**options)
+            return EmulatorServer(events=EventSettings(retry_scale=retry_scale, include_actor=include_actor),
+                                  **options)
         finally:
             if old is None:
                 os.environ.pop(HOME_ENV, None)
@@ -175,21 +207,28 @@ def _build_server(home: str, **options: Any) -> EmulatorServer:
 @contextlib.contextmanager
 def local_emulator(*, home: str | os.PathLike | None = None, data_dir: str | os.PathLike | None = None,
                    access_key: str | None = None, throttle: bool = False, host: str = "127.0.0.1",
-                   port: int = 0) -> Iterator[LocalEmulator]:
+                   port: int = 0, subscriptions: Sequence[str | Mapping[str, Any]] = (),
+                   event_retry_scale: float = 1.0, events_include_actor: bool = False) -> Iterator[LocalEmulator]:
     """Start an emulator (free port by default) and stop it when the block ends, even on an exception or Ctrl-C.
 
     `home` keeps its certificates and access key (default: a temporary folder removed afterwards; pass one to
     reuse certificates across emulators). `data_dir` makes state persistent (SQLite) in that folder instead.
+    `subscriptions` (URLs or `--events-config` entries) are created once it listens, each validated against its
+    endpoint as Event Grid does (an endpoint that fails is an `EmulatorRequestError` and nothing keeps running);
+    `event_retry_scale` compresses Event Grid's retry schedule (e.g. 0.01 in tests).
     """
     own_home = home is None and data_dir is None
     folder = tempfile.mkdtemp(prefix="acs-emulator-") if own_home else str(home or data_dir)
     before = {t.ident for t in threading.enumerate()}
     server = None
     try:
-        server = _build_server(folder, host=host, port=port, data_dir=data_dir, access_key=access_key,
-                               throttle=throttle)
+        server = _build_server(folder, event_retry_scale, events_include_actor, host=host, port=port,
+                               data_dir=data_dir, access_key=access_key, throttle=throttle)
         server.start()
-        yield LocalEmulator(server)
+        emu = LocalEmulator(server)
+        for sub in subscriptions:
+            emu.subscribe(sub)
+        yield emu
     finally:
         if server is not None:
             leftovers = _emulator_threads(server, before)
