@@ -44,6 +44,7 @@ MESSAGE_RECEIVED = "Microsoft.Communication.ChatMessageReceived"
 VALIDATION = "Microsoft.EventGrid.SubscriptionValidationEvent"
 MAX_BODY = 1024 * 1024  # Event Grid's own limit for one event
 REMEMBERED = 10_000  # event ids and message ids kept for de-duplication
+BUSY_WAIT = 20.0  # seconds a duplicate delivery waits for the answer in progress
 log = logging.getLogger("echo_bot")
 
 
@@ -93,7 +94,7 @@ class EchoBot:
         self.reply = reply
         self._done: OrderedDict[str, None] = OrderedDict()
         self._busy: set[str] = set()
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
 
     def handle(self, method: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
         """Answer one webhook request; `headers` keyed in lower case."""
@@ -136,11 +137,13 @@ class EchoBot:
             return True
         keys = [f"event:{event_id}", f"message:{thread}/{message}"]
         with self._lock:
+            # The same event (e.g. from a second subscription) or message may be being answered right now: wait
+            # for that answer, well within Event Grid's 30 s, rather than make Event Grid retry later.
+            if not self._lock.wait_for(lambda: not any(k in self._busy for k in keys), timeout=BUSY_WAIT):
+                return False
             if any(k in self._done for k in keys):
                 log.info("event %s for message %s already answered", event_id, message)
                 return True
-            if any(k in self._busy for k in keys):
-                return False  # the same event is being answered right now; a redelivery will find it done
             self._busy.update(keys)
         try:
             self.send(thread, answer, message)
@@ -157,6 +160,7 @@ class EchoBot:
         finally:
             with self._lock:
                 self._busy.difference_update(keys)
+                self._lock.notify_all()
 
 
 class ChatSender:

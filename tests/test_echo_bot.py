@@ -309,3 +309,40 @@ def test_process_stops_cleanly_on_signals(acs_emulator: LocalEmulator, sig: int)
             proc.wait()
         proc.stdout.close()
         proc.stderr.close()
+
+
+@pytest.mark.parametrize("schemas", [["EventGridSchema"], ["CloudEventSchemaV1_0"],
+                                     ["EventGridSchema", "CloudEventSchemaV1_0"]], ids=["eg", "ce", "both"])
+def test_real_events_from_the_emulator(chat: dict, schemas: list[str]) -> None:
+    """The emulator's own deliveries (handshake first), one subscription per schema: one pong per ping."""
+    emu = chat["emu"]
+    for i, schema in enumerate(schemas):
+        emu.subscribe(chat["server"].server.url, name=f"bot-{i}", schema=schema)
+    pings = [_say(chat, "ping"), _say(chat, "not for the bot"), _say(chat, "ping")]
+    assert emu.wait_for_deliveries(15)
+    assert _replies(chat) == [("pong", pings[0]), ("pong", pings[2])]
+    counts = emu.subscriptions()
+    assert all(s["deadLettered"] == 0 and s["delivered"] > 0 for s in counts)
+
+
+def test_a_duplicate_arriving_during_the_reply_waits_for_it_instead_of_failing() -> None:
+    release, calls, results = threading.Event(), [], []
+    bot_id = "8:acs:bot"
+
+    def slow_send(thread: str, text: str, reply_to: str) -> None:
+        calls.append(reply_to)
+        release.wait(10)
+
+    logic = echo_bot.EchoBot(bot_id, slow_send)
+    body = json.dumps([received("19:t@thread.v2", "1717236300123", "8:acs:alice", bot_id, "ping")]).encode()
+    workers = [threading.Thread(target=lambda: results.append(logic.handle("POST", {}, body)[0])) for _ in range(2)]
+    for w in workers:
+        w.start()
+    while not calls:
+        threading.Event().wait(0.01)
+    threading.Event().wait(0.2)  # the second delivery is now waiting on the first
+    assert results == []
+    release.set()
+    for w in workers:
+        w.join(10)
+    assert results == [200, 200] and calls == ["1717236300123"]
