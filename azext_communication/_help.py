@@ -352,16 +352,20 @@ long-summary: >
 
 helps["communication emulator subscription create"] = """
 type: command
-short-summary: Subscribe a webhook to the chat events, after validating it as Event Grid does.
+short-summary: Subscribe a webhook (validated as Event Grid does) or an Event Grid topic to the chat events.
 long-summary: >
     Event Grid schema endpoints must answer the SubscriptionValidationEvent with
     {"validationResponse": "<validationCode>"} (HTTP 200); CloudEvents endpoints must answer the OPTIONS request
-    with WebHook-Allowed-Origin. The subscription receives the events of chat writes made after it was created.
+    with WebHook-Allowed-Origin. An EventGridTopic endpoint has no handshake: each event is published to it
+    (POST ...?api-version=2018-01-01 with aeg-sas-key, a JSON array). The subscription receives the events of
+    chat writes made after it was created.
 examples:
   - name: Deliver every chat event to a local Azure Functions host.
     text: az communication emulator subscription create --name bot --endpoint "http://localhost:7071/runtime/webhooks/EventGrid?functionName=OnChat"
   - name: Only new messages of one thread, as CloudEvents, without the handshake.
     text: az communication emulator subscription create --name thread-watch --endpoint http://localhost:8080/events --event-delivery-schema CloudEventSchemaV1_0 --included-event-types ChatMessageReceivedInThread --subject-begins-with "thread/19:abc@thread.v2/" --skip-validation
+  - name: Publish every chat event to an Event Grid topic (or a local Event Grid simulator), key read from a file.
+    text: az communication emulator subscription create --name to-topic --endpoint-type EventGridTopic --endpoint https://chat-events.westus2-1.eventgrid.azure.net/api/events --topic-key @topic-key.txt
 """
 
 helps["communication emulator subscription list"] = """

@@ -242,3 +242,10 @@ def load_arguments(loader: Any, _: Any) -> None:
                    help="Minutes an event may wait for delivery before it is dead-lettered, 1 to 1440 (default 1440).")
         c.argument("skip_validation", options_list=["--skip-validation"], action="store_true",
                    help="Do not run the endpoint validation handshake before the first delivery.")
+        c.argument("endpoint_type", options_list=["--endpoint-type"], completer=_choices(v.ENDPOINT_TYPES),
+                   help="WebHook (default: events are delivered as Event Grid delivers them) or EventGridTopic "
+                        "(events are published to an Event Grid topic or a simulator at --endpoint, e.g. "
+                        "https://<topic>.<region>-1.eventgrid.azure.net/api/events, with --topic-key).")
+        c.argument("topic_key", options_list=["--topic-key"],
+                   help="The topic's access key, sent as aeg-sas-key (EventGridTopic only). Never shown again; "
+                        "prefer @file to typing it.")

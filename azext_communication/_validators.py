@@ -506,6 +506,7 @@ def validate_faults(namespace: Any) -> None:
 
 
 EVENT_SCHEMAS = ("EventGridSchema", "CloudEventSchemaV1_0")
+ENDPOINT_TYPES = ("WebHook", "EventGridTopic")
 
 
 @usage_errors
@@ -526,6 +527,13 @@ def validate_event_subscription(namespace: Any) -> None:
     schema = getattr(namespace, "event_delivery_schema", None)
     if schema is not None:
         namespace.event_delivery_schema = check_choice(schema, EVENT_SCHEMAS, "--event-delivery-schema")
+    kind = getattr(namespace, "endpoint_type", None)
+    if kind is not None:
+        namespace.endpoint_type = kind = check_choice(kind, ENDPOINT_TYPES, "--endpoint-type")
+    try:
+        subs.check_topic_key(kind or subs.WEBHOOK, getattr(namespace, "topic_key", None), "--topic-key")
+    except ValueError as ex:
+        raise InvalidArgumentValueError(str(ex).replace("endpointType", "--endpoint-type")) from None
     if getattr(namespace, "max_delivery_attempts", None) is not None:
         namespace.max_delivery_attempts = parse_int(namespace.max_delivery_attempts, "--max-delivery-attempts", 1, 30)
     if getattr(namespace, "event_ttl", None) is not None:

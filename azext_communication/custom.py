@@ -337,9 +337,14 @@ def start_emulator(host: str = "127.0.0.1", port: int = 8443, data_dir: str | No
 def create_event_subscription(client: Any, name: str, endpoint: str, event_delivery_schema: str | None = None,
                               included_event_types: list[str] | None = None, subject_begins_with: str | None = None,
                               subject_ends_with: str | None = None, max_delivery_attempts: int | None = None,
-                              event_ttl: int | None = None, skip_validation: bool = False) -> Any:
+                              event_ttl: int | None = None, skip_validation: bool = False,
+                              endpoint_type: str | None = None, topic_key: str | None = None) -> Any:
     """Add a subscription to a running emulator; it validates the endpoint first, as Event Grid does."""
     body: dict[str, Any] = {"name": name, "endpoint": endpoint, "skipValidation": bool(skip_validation)}
+    if endpoint_type:
+        body["endpointType"] = endpoint_type
+    if topic_key is not None:
+        body["topicKey"] = topic_key
     if event_delivery_schema:
         body["eventDeliverySchema"] = event_delivery_schema
     body["filter"] = {k: v for k, v in (("includedEventTypes", included_event_types),

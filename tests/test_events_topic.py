@@ -113,3 +113,102 @@ def test_an_unreachable_or_untrusted_topic_is_a_transport_failure(tmp_path: Path
 def test_a_topic_needs_a_key() -> None:
     with pytest.raises(ValueError, match="access key"):
         EventGridTopicTarget("https://t.westus2-1.eventgrid.azure.net/api/events", "")
+
+
+# ------------------------------------------------------------------------------ through the emulator and az
+def _topic_sub(name: str, endpoint: str, key: str, **extra: object) -> dict:
+    return {"name": name, "endpointType": "EventGridTopic", "endpoint": endpoint, "topicKey": key,
+            "filter": {"includedEventTypes": ["ChatMessageReceivedInThread"]}, **extra}
+
+
+def test_emulator_publishes_to_a_topic_and_dead_letters_what_the_topic_refuses(topic: TopicReceiver,
+                                                                             tmp_path: Path) -> None:
+    import json
+
+    from azure.core.messaging import CloudEvent
+    from azure.eventgrid import EventGridEvent
+
+    from azext_communication.testing import local_emulator
+
+    home = tmp_path / "emu"
+    with local_emulator(home=home, event_retry_scale=0.01, subscriptions=[
+            _topic_sub("to-topic", topic.endpoint, KEY),
+            _topic_sub("to-topic-ce", topic.endpoint.removesuffix("/api/events"), KEY,
+                       eventDeliverySchema="CloudEventSchemaV1_0"),
+            _topic_sub("wrong-key", topic.endpoint, "d3Jvbmcta2V5")]) as emu:
+        alice = emu.issue_token()
+        thread = emu.chat_client(alice).create_chat_thread("to a topic").chat_thread.id
+        message = emu.chat_thread_client(alice, thread).send_message("to the topic").id
+        assert emu.wait_for_deliveries(15)
+        subs = {s["name"]: s for s in emu.subscriptions()}
+        listing = json.dumps(list(subs.values()))
+    published = topic.wait(2)
+    assert len(published) == 2 and topic.refused == [401]
+    by_type = {p.headers["content-type"]: p for p in published}
+    grid = by_type["application/json; charset=utf-8"]
+    cloud = by_type["application/cloudevents-batch+json; charset=utf-8"]
+    assert grid.query == cloud.query == {"api-version": ["2018-01-01"]}
+    assert grid.headers["aeg-sas-key"] == cloud.headers["aeg-sas-key"] == KEY
+    [eg] = grid.events
+    parsed = EventGridEvent.from_dict(eg)
+    assert "topic" not in eg and parsed.event_type == "Microsoft.Communication.ChatMessageReceivedInThread"
+    assert parsed.data["messageId"] == message and parsed.data["threadId"] == thread
+    [ce] = cloud.events
+    assert CloudEvent.from_dict(ce).id == eg["id"] and ce["data"] == eg["data"]
+
+    assert subs["to-topic"]["endpointType"] == "EventGridTopic"
+    assert subs["to-topic"]["endpointValidation"] == "NotApplicable"
+    assert subs["to-topic"]["delivered"] == 1 and subs["to-topic-ce"]["delivered"] == 1
+    assert subs["wrong-key"]["delivered"] == 0 and subs["wrong-key"]["deadLettered"] == 1
+    assert KEY not in listing and "d3Jvbmcta2V5" not in listing
+    [dead] = [json.loads(line) for line in (home / "deadletter" / "WRONG-KEY.jsonl").read_text().splitlines()]
+    assert dead["deadLetterReason"] == "NonRetriableError" and dead["lastHttpStatusCode"] == 401
+    assert dead["deliveryAttempts"] == 1 and "not authorized for this topic" in dead["lastHttpResponseExcerpt"]
+    assert "d3Jvbmcta2V5" not in json.dumps(dead)
+
+
+@pytest.mark.parametrize(("definition", "message"), [
+    ({"endpointType": "EventGridTopic"}, "needs the topic's access key"),
+    ({"endpointType": "EventGridTopic", "topicKey": " "}, "needs the topic's access key"),
+    ({"topicKey": KEY}, "only for endpointType EventGridTopic"),
+    ({"endpointType": "ServiceBusQueue"}, "expected WebHook or EventGridTopic"),
+])
+def test_bad_topic_definitions_are_refused_in_one_line(definition: dict, message: str) -> None:
+    from azext_communication.emulator.events.subscriptions import parse
+
+    with pytest.raises(ValueError) as err:
+        parse({"name": "bad-topic", "endpoint": "https://t.westus2-1.eventgrid.azure.net/api/events", **definition})
+    assert message in str(err.value) and "\n" not in str(err.value)
+    assert KEY not in str(err.value)
+
+
+def test_topic_key_is_kept_with_the_subscription_but_never_shown() -> None:
+    from azext_communication.emulator.events.subscriptions import parse
+
+    sub = parse(_topic_sub("kept", "https://t.westus2-1.eventgrid.azure.net/api/events", KEY))
+    assert parse(sub.to_record()) == sub  # what a data folder stores reads back the same
+    assert KEY not in repr(sub) and KEY not in str(sub.to_json())
+
+
+@pytest.mark.live
+def test_cli_creates_a_topic_subscription(topic: TopicReceiver, tmp_path: Path, az_ready: None) -> None:
+    from cli_harness import run
+    from emulator_process import running_emulator
+
+    with running_emulator("--event-retry-scale", "0.01",
+                          env={"AZURE_COMMUNICATION_EMULATOR_HOME": str(tmp_path / "emu"),
+                               "REQUESTS_CA_BUNDLE": topic.ca_bundle}) as emu:
+        env = {"AZURE_COMMUNICATION_CONNECTION_STRING": emu.connection_string, "REQUESTS_CA_BUNDLE": emu.ca_bundle}
+        key_file = tmp_path / "topic-key.txt"
+        key_file.write_text(KEY)
+        created = run("communication", "emulator", "subscription", "create", "--name", "cli-topic",
+                      "--endpoint-type", "eventgridtopic", "--endpoint", topic.endpoint, "--topic-key",
+                      f"@{key_file}", env=env)
+        assert created.exit_code == 0, created
+        assert created.result["endpointType"] == "EventGridTopic" and KEY not in created.stdout
+        for args, text in ((["--endpoint-type", "EventGridTopic"], "needs the topic's access key"),
+                           (["--topic-key", "abc"], "only for --endpoint-type EventGridTopic"),
+                           (["--endpoint-type", "Queue"], "allowed values")):
+            bad = run("communication", "emulator", "subscription", "create", "--name", "bad-topic", "--endpoint",
+                      topic.endpoint, *args, env=env)
+            assert bad.exit_code == 2 and len(bad.error_lines) == 1 and text in bad.error_lines[0], bad

@@ -20,8 +20,9 @@ import threading
 from . import payloads
 from .deadletter import DeadLetterSink
 from .engine import DEFAULT_CAPACITY, Counts, Worker
-from .subscriptions import Subscription, parse
+from .subscriptions import CLOUD_EVENT_SCHEMA, EVENT_GRID_TOPIC, Subscription, parse
 from .targets import Target, WebhookTarget
+from .topic import EventGridTopicTarget
 
 log = logging.getLogger("azext_communication.emulator")
 
@@ -29,7 +30,10 @@ STATUS_SECONDS = 0.1
 
 
 def make_target(sub: Subscription, topic: str, scale: float, validation_url: str = "") -> Target:
-    """The destination of a subscription (WebHook today; other endpoint types plug in here)."""
+    """The destination of a subscription: a webhook, or an Event Grid topic the events are published to."""
+    if sub.endpoint_type == EVENT_GRID_TOPIC:
+        return EventGridTopicTarget(sub.endpoint, sub.topic_key, cloud=sub.schema == CLOUD_EVENT_SCHEMA,
+                                    timeout=delivery_timeout(scale))
     return WebhookTarget(sub, topic, timeout=delivery_timeout(scale), retry_delay=5.0 * scale,
                          validation_url=validation_url)
 

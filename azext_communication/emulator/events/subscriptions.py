@@ -19,12 +19,15 @@ EVENT_GRID_SCHEMA = "EventGridSchema"
 CLOUD_EVENT_SCHEMA = "CloudEventSchemaV1_0"
 SCHEMAS = (EVENT_GRID_SCHEMA, CLOUD_EVENT_SCHEMA)
 WEBHOOK = "WebHook"
+EVENT_GRID_TOPIC = "EventGridTopic"  # publish to an Event Grid topic (emulator-defined type, see topic.py)
+ENDPOINT_TYPES = (WEBHOOK, EVENT_GRID_TOPIC)
 
 MAX_ATTEMPTS = 30
 MAX_TTL_MINUTES = 1440
 _NAME_RE = re.compile(r"^[A-Za-z0-9-]{3,64}$")
 
-_KEYS = ("name", "endpoint", "eventDeliverySchema", "filter", "retryPolicy", "skipValidation")
+_KEYS = ("name", "endpoint", "eventDeliverySchema", "filter", "retryPolicy", "skipValidation", "endpointType",
+         "topicKey")
 _FILTER_KEYS = ("includedEventTypes", "subjectBeginsWith", "subjectEndsWith", "isSubjectCaseSensitive")
 _RETRY_KEYS = ("maxDeliveryAttempts", "eventTimeToLiveInMinutes")
 
@@ -65,6 +68,7 @@ class Subscription:
     event_ttl_minutes: int = MAX_TTL_MINUTES
     validate: bool = True
     endpoint_type: str = WEBHOOK
+    topic_key: str = field(default="", repr=False)  # the topic's access key (EventGridTopic): never shown
 
     @property
     def endpoint_base_url(self) -> str:
@@ -77,7 +81,8 @@ class Subscription:
                 "eventDeliverySchema": self.schema, "filter": self.filter.to_json(),
                 "retryPolicy": {"maxDeliveryAttempts": self.max_delivery_attempts,
                                 "eventTimeToLiveInMinutes": self.event_ttl_minutes},
-                "endpointValidation": "Succeeded" if self.validate else "Skipped"}
+                "endpointValidation": "NotApplicable" if self.endpoint_type == EVENT_GRID_TOPIC
+                else "Succeeded" if self.validate else "Skipped"}
 
     def to_record(self) -> dict:
         """The input shape, with the full endpoint (for the data folder; `parse` reads it back)."""
@@ -85,10 +90,13 @@ class Subscription:
                 "filter": self.filter.to_json(),
                 "retryPolicy": {"maxDeliveryAttempts": self.max_delivery_attempts,
                                 "eventTimeToLiveInMinutes": self.event_ttl_minutes},
-                "skipValidation": not self.validate}
+                "skipValidation": not self.validate,
+                **({"endpointType": self.endpoint_type, "topicKey": self.topic_key}
+                   if self.endpoint_type == EVENT_GRID_TOPIC else {})}
 
     def same_target(self, other: Subscription) -> bool:
-        return (self.endpoint, self.schema, self.endpoint_type) == (other.endpoint, other.schema, other.endpoint_type)
+        return (self.endpoint, self.schema, self.endpoint_type, self.topic_key) == (
+            other.endpoint, other.schema, other.endpoint_type, other.topic_key)
 
 
 def base_url(url: str) -> str:
@@ -188,6 +196,28 @@ def check_event_types(value: object, where: str = "includedEventTypes") -> tuple
         raise ValueError(f"{where}: {exc}") from None
 
 
+def check_endpoint_type(value: object, where: str = "endpointType") -> str:
+    if value is None:
+        return WEBHOOK
+    for kind in ENDPOINT_TYPES:
+        if isinstance(value, str) and value.lower() == kind.lower():
+            return kind
+    raise ValueError(f"{where}: expected {' or '.join(ENDPOINT_TYPES)}")
+
+
+def check_topic_key(kind: str, key: object, where: str = "topicKey") -> str:
+    """The access key an EventGridTopic needs (sent as aeg-sas-key); refused for any other endpoint type."""
+    if kind != EVENT_GRID_TOPIC:
+        if key is not None:
+            raise ValueError(f"{where}: only for endpointType {EVENT_GRID_TOPIC}")
+        return ""
+    if not isinstance(key, str) or not key.strip():
+        raise ValueError(f"{where}: an {EVENT_GRID_TOPIC} endpoint needs the topic's access key")
+    if any(ch in key for ch in "\r\n"):
+        raise ValueError(f"{where}: the key must be one line")
+    return key.strip()
+
+
 def parse(obj: object, where: str = "subscription") -> Subscription:
     """A subscription from its JSON input shape (config entry, admin API body, stored record)."""
     d = _check_keys(obj, _KEYS, where)
@@ -209,7 +239,11 @@ def parse(obj: object, where: str = "subscription") -> Subscription:
     skip = d.get("skipValidation", False)
     if not isinstance(skip, bool):
         raise ValueError(f"{where}: skipValidation: expected true or false")
-    return Subscription(name, endpoint, schema, flt, attempts, ttl, not skip)
+    kind = check_endpoint_type(d.get("endpointType"), f"{where}: endpointType")
+    key = check_topic_key(kind, d.get("topicKey"), f"{where}: topicKey")
+    if kind == EVENT_GRID_TOPIC:
+        skip = True  # a topic has no validation handshake: publishing is authorised by its key
+    return Subscription(name, endpoint, schema, flt, attempts, ttl, not skip, kind, key)
 
 
 def from_webhook(url: str, index: int) -> Subscription:
