@@ -28,11 +28,14 @@ run() {
 }
 
 EMU_PID=""
+BOT_PID=""
 stop_emulator() {
-  if [ -n "$EMU_PID" ] && kill -0 "$EMU_PID" 2>/dev/null; then
-    kill -TERM "$EMU_PID" 2>/dev/null || true
-    wait "$EMU_PID" 2>/dev/null || true
-  fi
+  for pid in "$BOT_PID" "$EMU_PID"; do
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    fi
+  done
 }
 trap stop_emulator EXIT
 
@@ -103,5 +106,37 @@ run az communication chat message delete -t "$THREAD" --message-id "$MESSAGE" --
 run az communication chat message get -t "$THREAD" --message-id "$MESSAGE" --query "{id:id, deletedOn:deletedOn}"
 run az communication chat thread show -t "$THREAD"
 run az communication chat thread delete -t "$THREAD" --yes
+
+bold "7. A bot driven by chat events: examples/echo_bot.py answers ping with pong"
+printf '\n$ %s\n' "BOT_ID=\$(az communication identity user create --query rawId -o tsv)"
+BOT_ID=$(az communication identity user create --query rawId -o tsv)
+echo "$BOT_ID"
+printf '\n$ %s\n' "export ECHO_BOT_ACCESS_TOKEN=\$(az communication identity token issue --scope chat --user \$BOT_ID --query token -o tsv)"
+ECHO_BOT_ACCESS_TOKEN=$(az communication identity token issue --scope chat --user "$BOT_ID" --query token -o tsv)
+export ECHO_BOT_ACCESS_TOKEN
+printf '\n$ %s\n' "python examples/echo_bot.py --port 0 --json &"
+"$BIN/python" examples/echo_bot.py --port 0 --json >"$DEMO/bot.out" 2>"$DEMO/bot.err" &
+BOT_PID=$!
+unset ECHO_BOT_ACCESS_TOKEN
+for _ in $(seq 1 100); do
+  [ -s "$DEMO/bot.out" ] && break
+  kill -0 "$BOT_PID" 2>/dev/null || { cat "$DEMO/bot.err" >&2; echo "the bot failed to start" >&2; exit 1; }
+  sleep 0.1
+done
+[ -s "$DEMO/bot.out" ] || { echo "the bot did not report ready" >&2; exit 1; }
+BOT_URL=$(python3 -c "import json,sys; print(json.loads(open(sys.argv[1]).readline())['url'])" "$DEMO/bot.out")
+echo "echo bot listening on $BOT_URL"
+run az communication emulator subscription create --name echo-bot --endpoint "$BOT_URL" \
+  --query "{name:name, endpoint:endpointBaseUrl, validation:endpointValidation}"
+printf '\n$ %s\n' "BOT_THREAD=\$(az communication chat thread create --topic 'Bot test' --user \$BOT_ID --query chatThread.id -o tsv)"
+BOT_THREAD=$(az communication chat thread create --topic "Bot test" --user "$BOT_ID" --query chatThread.id -o tsv)
+echo "$BOT_THREAD"
+printf '\n$ %s\n' "PING=\$(az communication chat message send -t \$BOT_THREAD --content ping --query id -o tsv)"
+PING=$(az communication chat message send -t "$BOT_THREAD" --content ping --query id -o tsv)
+echo "$PING"
+run az communication chat message wait -t "$BOT_THREAD" --after "$PING" --custom "contains(content.message,'pong')" \
+  --timeout 60 --query "{from:senderDisplayName, content:content.message, replyTo:metadata.replyTo}"
+run az communication emulator subscription show --name echo-bot \
+  --query "{name:name, delivered:delivered, failed:failed, pending:pending, deadLettered:deadLettered}"
 
 bold "Done: every step succeeded (user $USER1)."
