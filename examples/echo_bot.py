@@ -314,6 +314,8 @@ def configure(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    if args.log_level != "DEBUG":  # the SDK logs every request and response at INFO
+        logging.getLogger("azure").setLevel(logging.WARNING)
     try:
         cfg = configure(args, dict(os.environ))
     except ConfigError as exc:
