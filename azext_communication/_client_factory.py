@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlparse
 
-from ._errors import install_log_redaction, set_error_context
+from ._errors import install_log_redaction, set_error_context, update_error_context
 from ._output import skip_arm_transforms
-from ._validators import resolve_timeout
+from ._validators import resolve_timeout, token_user_id
 from ._version import VERSION
 
 
@@ -74,6 +74,27 @@ def cf_chat_thread(cli_ctx: Any, kwargs: dict[str, Any]) -> Any:
     endpoint = kwargs.pop("endpoint")
     access_token = kwargs.pop("access_token")
     options = _client_options(cli_ctx, "chat", endpoint, kwargs)
+    thread_id = kwargs.pop("thread_id")
+    return ChatThreadClient(endpoint, _token_credential(access_token), thread_id, **options)
+
+
+# A polling command bounds every call: few SDK retries (the poller backs off on its own, within --timeout) and a
+# read timeout well under the command's, unless AZURE_COMMUNICATION_TIMEOUT says otherwise.
+POLL_RETRIES = 2
+POLL_READ_TIMEOUT = 30.0
+
+
+def cf_chat_thread_poll(cli_ctx: Any, kwargs: dict[str, Any]) -> Any:
+    """The ChatThreadClient of `message watch` / `message wait`: one object (one kept-alive connection) per run."""
+    from azure.communication.chat import ChatThreadClient
+
+    endpoint = kwargs.pop("endpoint")
+    access_token = kwargs.pop("access_token")
+    options = _client_options(cli_ctx, "chat", endpoint, kwargs)
+    update_error_context(caller=token_user_id(access_token))
+    options.setdefault("read_timeout", POLL_READ_TIMEOUT)
+    options.setdefault("connection_timeout", POLL_READ_TIMEOUT)
+    options["retry_total"] = POLL_RETRIES
     thread_id = kwargs.pop("thread_id")
     return ChatThreadClient(endpoint, _token_credential(access_token), thread_id, **options)
 

@@ -254,3 +254,89 @@ def transform_token(result: dict[str, Any]) -> dict[str, Any]:
     row = {"UserId": short_id(result.get("user_id"))} if "user_id" in result else {}
     row.update({"ExpiresOn": display_time(result.get("expires_on")), "Token": _hide(result.get("token"))})
     return row
+
+
+# ---------------------------------------------------------------------------------------------- watch lines
+NAME_WIDTH = 16
+
+
+def short_id(raw_id: str) -> str:
+    """A user id short enough for a column: its last 8 characters after an ellipsis."""
+    return raw_id if len(raw_id) <= 12 else "…" + raw_id[-8:]
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+
+
+def _local_time(value: Any) -> str:
+    """A service timestamp as local time to the second (with the date when it is not today)."""
+    from datetime import datetime
+
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone()
+    except ValueError:
+        return str(value or "")
+    today = datetime.now(moment.tzinfo).date()
+    return moment.strftime("%H:%M:%S" if moment.date() == today else "%Y-%m-%d %H:%M:%S")
+
+
+class MessageLine:
+    """Renders one message as one readable line: time, sender, text; system messages in words.
+
+    Display names are learnt from the messages seen so far (senders and the participants of system messages), so
+    that "8:acs:..." initiators of later system messages read as names.
+    """
+
+    def __init__(self, width: int | None = None) -> None:
+        self.width = width
+        self.names: dict[str, str] = {}
+
+    def name(self, identifier: Any) -> str:
+        raw_id = _raw_id(identifier)
+        return self.names.get(raw_id) or short_id(raw_id) or "?"
+
+    def _learn(self, message: dict[str, Any]) -> None:
+        sender = _raw_id(message.get("sender"))
+        if sender and message.get("senderDisplayName"):
+            self.names[sender] = message["senderDisplayName"]
+        for participant in (message.get("content") or {}).get("participants") or []:
+            raw_id = _raw_id(participant.get("identifier"))
+            if raw_id and participant.get("displayName"):
+                self.names[raw_id] = participant["displayName"]
+
+    def system_text(self, message: dict[str, Any]) -> str:
+        """'Ann added Bob', 'Ann removed Bob', 'Bob left', 'Ann changed the topic to "Release"'."""
+        content = message.get("content") or {}
+        kind = message.get("type")
+        initiator_id = _raw_id(content.get("initiator"))
+        initiator = self.name(content.get("initiator")) if initiator_id else "Someone"
+        if kind == "topicUpdated":
+            return f'{initiator} changed the topic to "{content.get("topic") or ""}"'
+        ids = [_raw_id(p.get("identifier")) for p in content.get("participants") or []]
+        others = ", ".join(self.name(i) for i in ids if i != initiator_id) or ""
+        if kind == "participantAdded":
+            if not others:
+                return f"{initiator} joined"
+            joined = " joined and" if initiator_id in ids else ""
+            return f"{initiator}{joined} added {others}"
+        if kind == "participantRemoved":
+            return f"{initiator} left" if not others else f"{initiator} removed {others}"
+        return f"({kind})"
+
+    def __call__(self, message: dict[str, Any]) -> str:
+        self._learn(message)
+        when = _local_time(message.get("createdOn"))
+        if message.get("type") in ("text", "html"):
+            sender = _clip(message.get("senderDisplayName") or self.name(message.get("sender")), NAME_WIDTH)
+            text = "(deleted)" if message.get("deletedOn") else " ".join(
+                str((message.get("content") or {}).get("message") or "").split())
+            line = f"{when}  {sender:<{NAME_WIDTH}}  {text}"
+        else:
+            line = f"{when}  * {self.system_text(message)}"
+        return _clip(line, self.width) if self.width else line
+
+
+def message_line_renderer(width: int | None = None) -> MessageLine:
+    """The `-o table` line of `message watch` (width: the terminal's columns, or None not to shorten)."""
+    return MessageLine(width)

@@ -184,6 +184,53 @@ examples:
     text: az communication chat message delete -t {THREAD} --message-id 1702467535738 --yes
 """
 
+helps["communication chat message watch"] = f"""
+type: command
+short-summary: Print each new message of a chat thread as it arrives, oldest first, until Ctrl-C or --timeout.
+long-summary: >
+    The thread is polled every --interval seconds on one kept-alive connection; each message is printed once, in
+    sequenceId order, none missed and none repeated. Output follows --output, one message at a time, each flushed as
+    it is printed: json/jsonc print JSON Lines (one compact object per line, the shape of a `message list` item),
+    tsv one line per message, table one readable line (time, sender, text; system messages in words), yaml one
+    document per message, none nothing. --query applies to each message; a message for which it yields null prints
+    nothing. Messages edited or deleted after they were printed are not printed again; a message deleted before it
+    was seen is printed once, with deletedOn set and empty content. Throttling slows the polling down, service
+    errors and dropped connections are retried with back-off (a warning on stderr, nothing lost); an expired or
+    revoked token, a deleted thread (exit 3) or removal from the thread ends the watch with a one-line error.
+    Ctrl-C and --timeout end it with exit 0.
+examples:
+  - name: Follow a thread in a terminal, one line per message.
+    text: az communication chat message watch -t {THREAD} -o table
+  - name: Print the text of every message since 9:00 UTC, then keep following.
+    text: az communication chat message watch -t {THREAD} --start-time 2024-01-31T09:00:00Z --query content.message -o tsv
+  - name: Follow for 10 minutes as JSON Lines, one object per line, polling every second.
+    text: az communication chat message watch -t {THREAD} --interval 1 --timeout 600
+  - name: Print sender and text of each new message, tab-separated, one line each (for a `while read` loop).
+    text: az communication chat message watch -t {THREAD} --query "[senderDisplayName, content.message]" -o tsv
+"""
+
+helps["communication chat message wait"] = f"""
+type: command
+short-summary: Wait for the first new message of a chat thread that matches a condition, and print it.
+long-summary: >
+    Conditions: --custom (a JMESPath expression, truthy on the message's JSON), --sender, --contains; give at least
+    one, all given must hold. Messages count from --after, --start-time or, by default, from the service's newest
+    message when the command starts: in scripts, pass the id of the message you sent with --after, so that a reply
+    that comes before `wait` starts is not missed. The result has the shape of a `message list` item, so
+    `--query content.message -o tsv` prints the text. No match within --timeout seconds (default 300): one line on
+    stderr, exit 1. A malformed --custom is refused before any request (exit 2); an unknown thread, or an --after
+    message the thread does not have, exits 3.
+examples:
+  - name: Wait up to a minute for the bot's answer to the message you sent (its id from `message send`), and print its text.
+    text: az communication chat message wait -t {THREAD} --after 1702467535738 --custom "senderDisplayName=='Bot' && contains(content.message, 'pong')" --timeout 60 --query content.message -o tsv
+  - name: Wait for any message from a given sender that mentions the build.
+    text: az communication chat message wait -t {THREAD} --sender "Release bot" --contains build
+  - name: Wait for someone to join the thread.
+    text: az communication chat message wait -t {THREAD} --custom "type=='participantAdded'"
+  - name: Wait for a message from a user id, polling every half second.
+    text: az communication chat message wait -t {THREAD} --sender {USER} --interval 0.5
+"""
+
 helps["communication chat message receipt"] = """
 type: group
 short-summary: Send and list read receipts.

@@ -114,6 +114,34 @@ def load_arguments(loader: Any, _: Any) -> None:
         c.argument("start_time", options_list=["--start-time"],
                    help="Only messages created at or after this time. " + START_TIME_HELP,
                    validator=v.validate_start_time)
+    for scope in (f"{CHAT} message watch", f"{CHAT} message wait"):
+        with loader.argument_context(scope) as c:
+            c.argument("after", options_list=["--after"], validator=v.validate_after,
+                       help="Begin after this message (an id from `message send` or `message list`); "
+                            "exclusive with --start-time.")
+            c.argument("interval", options_list=["--interval"], validator=v.validate_interval,
+                       help="Seconds between polls, at least 0.5. Default: 2.")
+    with loader.argument_context(f"{CHAT} message watch") as c:
+        c.argument("start_time", options_list=["--start-time"], validator=v.validate_watch_start_time,
+                   help="Print messages created at or after this time first. Default: only what arrives from now "
+                        "on (the service's newest message at the start, whatever the local clock says). "
+                        + START_TIME_HELP)
+        c.argument("timeout", options_list=["--timeout"], validator=v.validate_watch_timeout,
+                   help="Stop after this many seconds (exit 0). Default: until interrupted (Ctrl-C, exit 0).")
+    with loader.argument_context(f"{CHAT} message wait") as c:
+        c.argument("start_time", options_list=["--start-time"], validator=v.validate_watch_start_time,
+                   help="Consider messages created at or after this time. Default: only what arrives after the "
+                        "command started (the service's newest message at the start). " + START_TIME_HELP)
+        c.argument("timeout", options_list=["--timeout"], validator=v.validate_watch_timeout,
+                   help="Give up after this many seconds: one line on stderr, exit 1. Default: 300.")
+        c.argument("custom", options_list=["--custom"], validator=v.validate_wait_condition,
+                   help="A JMESPath expression evaluated on each message's JSON (the shape of a `message list` "
+                        "item); the first message for which it is truthy is the result, e.g. "
+                        "\"senderDisplayName=='Bot' && contains(content.message, 'pong')\".")
+        c.argument("sender", options_list=["--sender"],
+                   help="Only a message from this sender: a display name (case-insensitive) or a user id.")
+        c.argument("contains", options_list=["--contains"],
+                   help="Only a text or html message whose text contains this (case-insensitive).")
     with loader.argument_context(f"{CHAT} typing send") as c:
         c.argument("display_name", options_list=["--display-name"], help="The display name shown while typing.")
 

@@ -14,7 +14,7 @@ THREAD_CLIENT_COMMANDS = (
     f"{CHAT} participant add", f"{CHAT} participant list", f"{CHAT} participant remove",
     f"{CHAT} message send", f"{CHAT} message list", f"{CHAT} message get", f"{CHAT} message update",
     f"{CHAT} message delete", f"{CHAT} message receipt send", f"{CHAT} message receipt list",
-    f"{CHAT} typing send",
+    f"{CHAT} typing send", f"{CHAT} message watch", f"{CHAT} message wait",
 )
 IDENTITY_COMMANDS = tuple(
     f"{group} {name}" for group in IDENTITY_GROUPS
@@ -27,7 +27,7 @@ def load_command_table(loader: Any, _: Any) -> None:
     from azure.cli.core.commands import CliCommandType
 
     from . import _format as fmt
-    from ._client_factory import cf_chat, cf_chat_thread, cf_identity
+    from ._client_factory import cf_chat, cf_chat_thread, cf_chat_thread_poll, cf_identity
     from ._errors import handle_exception
 
     custom = CliCommandType(operations_tmpl="azext_communication.custom#{}")
@@ -58,6 +58,9 @@ def load_command_table(loader: Any, _: Any) -> None:
         g.custom_command("get", "get_message", table_transformer=fmt.transform_message_show)
         g.custom_command("update", "update_message")
         g.custom_command("delete", "delete_message", confirmation=True)
+        g.custom_command("watch", "watch_messages", client_factory=cf_chat_thread_poll)
+        g.custom_command("wait", "wait_message", client_factory=cf_chat_thread_poll,
+                         table_transformer=fmt.transform_message_show)
 
     with loader.command_group(f"{CHAT} message receipt", client_factory=cf_chat_thread, **common) as g:
         g.custom_command("send", "send_read_receipt")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import shutil
 import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -181,6 +182,82 @@ def list_read_receipts(client: Any, skip: int | None = None, max_items: int | No
 def send_typing(client: Any, display_name: str | None = None) -> None:
     """Tell the other participants that the user is typing."""
     client.send_typing_notification(sender_display_name=display_name)
+
+
+# ---------------------------------------------------------------------------------------------- conversations
+def _retry_warning(ex: BaseException, delay: float) -> None:
+    """One line on stderr while the poller backs off (the position is kept: nothing is lost or repeated)."""
+    from knack.log import get_logger
+
+    from ._errors import map_exception
+
+    reason = str(map_exception(ex)).split(" (", 1)[0] if not getattr(ex, "status_code", None) else \
+        f"the service answered {ex.status_code}"
+    get_logger(__name__).warning("%s; polling again in %.1f s.", reason, delay)
+
+
+def _follow(client: Any, after: str | None, start_time: datetime | None, interval: float,
+            timeout: float | None) -> Iterable[dict[str, Any]]:
+    """The thread's new messages in output form (the shape of a `message list` item), oldest first."""
+    from azure.cli.core.azclierror import ForbiddenError, ResourceNotFoundError
+
+    from ._errors import get_error_context
+    from ._output import plain
+    from ._poller import MessageNotInThreadError, MessagePoller
+
+    caller = get_error_context().get("caller")
+    poller = MessagePoller(client, after=after, start_time=start_time)
+    try:
+        for message in poller.follow(interval, timeout, on_retry=_retry_warning):
+            item = plain(message)
+            yield item
+            if caller and _removes(item, caller):
+                raise ForbiddenError(f"The user '{caller}' was removed from chat thread '{client.thread_id}'; "
+                                     "there is nothing more to follow.")
+    except MessageNotInThreadError as ex:
+        raise ResourceNotFoundError(
+            f"Message '{ex.message_id}' (--after) was not found in chat thread '{client.thread_id}'.") from None
+
+
+def _removes(message: dict[str, Any], raw_id: str) -> bool:
+    """Whether `message` is the participantRemoved message that removes `raw_id`."""
+    if message.get("type") != "participantRemoved":
+        return False
+    participants = (message.get("content") or {}).get("participants") or []
+    return any(((p.get("identifier") or {}).get("rawId")) == raw_id for p in participants)
+
+
+def watch_messages(cmd: Any, client: Any, after: str | None = None, start_time: datetime | None = None,
+                   interval: float = 2.0, timeout: float | None = None) -> None:
+    """Print each new message as it arrives, until --timeout or Ctrl-C (which ends the watch normally)."""
+    from ._format import message_line_renderer
+    from ._stream import StreamWriter, take_query
+
+    out = cmd.cli_ctx.out_file
+    width = shutil.get_terminal_size((120, 24)).columns if getattr(out, "isatty", lambda: False)() else None
+    writer = StreamWriter(out, cmd.cli_ctx.invocation.data.get("output"), take_query(cmd.cli_ctx),
+                          table_line=message_line_renderer(width))
+    try:
+        for item in _follow(client, after, start_time, interval, timeout):
+            writer.write(item)
+    except KeyboardInterrupt:
+        return None
+    return None
+
+
+def wait_message(client: Any, custom: Any = None, sender: str | None = None, contains: str | None = None,
+                 after: str | None = None, start_time: datetime | None = None, interval: float = 2.0,
+                 timeout: float | None = None) -> dict[str, Any]:
+    """The first new message that matches every condition given; exit 1 when none did within --timeout."""
+    from ._conditions import message_matcher
+
+    timeout = 300.0 if timeout is None else timeout
+    matches = message_matcher(custom, sender, contains)
+    for item in _follow(client, after, start_time, interval, timeout):
+        if matches(item):
+            return item
+    raise UnclassifiedUserFault(
+        f"No message in chat thread '{client.thread_id}' matched within {timeout:g} seconds.")
 
 
 # ---------------------------------------------------------------------------------------------- identity

@@ -139,11 +139,14 @@ def run(*args: str, env: dict[str, str | None] | None = None) -> CliResult:
     argv = [str(a) for a in args]
     out, err = io.StringIO(), io.StringIO()
     cli = get_default_cli()
+    saved_out, cli.out_file = cli.out_file, out  # streaming commands write to cli.out_file as they go
     with environment(env), contextlib.redirect_stderr(err), _log_to(err):
         try:
             exit_code = cli.invoke(argv, out_file=out)
         except SystemExit as ex:
             exit_code = ex.code if isinstance(ex.code, int) else 1
+        finally:
+            cli.out_file = saved_out
     result = getattr(cli.result, "result", None)
     error = getattr(cli.result, "error", None)
     return CliResult(argv, exit_code, result, out.getvalue(), err.getvalue(), error)

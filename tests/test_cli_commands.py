@@ -19,6 +19,7 @@ EXPECTED_COMMANDS = {
     "communication chat participant remove",
     "communication chat message send", "communication chat message list", "communication chat message get",
     "communication chat message update", "communication chat message delete",
+    "communication chat message watch", "communication chat message wait",
     "communication chat message receipt send", "communication chat message receipt list",
     "communication chat typing send",
     "communication emulator start",

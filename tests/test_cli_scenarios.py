@@ -3,6 +3,7 @@ emulator (live). Re-record with AZEXT_COMMUNICATION_RECORD=1. Assertions are on 
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
 from cli_harness import CliResult, config_file
@@ -280,3 +281,92 @@ def test_every_request_carries_the_extension_user_agent(target: Target) -> None:
     agents = target.scrubber.user_agents
     assert agents and all(a.startswith(f"AzureCli/{VERSION} ") for a in agents), agents
     assert any("communication-chat" in a for a in agents) and any("communication-identity" in a for a in agents)
+
+
+def _message_polls(target: Target, since: int) -> list:
+    return [r for r in target.request_log()[since:] if r.method == "GET" and r.path.endswith("/messages")]
+
+
+def test_message_wait(target: Target) -> None:
+    _, token = new_user_and_token(target)
+    tid = ok(target.chat("thread", "create", "--topic", "Bot test", token=token))["chatThread"]["id"]
+    ping = ok(target.chat("message", "send", "-t", tid, "--content", "ping", token=token))["id"]
+    pong = ok(target.chat("message", "send", "-t", tid, "--content", "pong!", "--display-name", "Bot",
+                          token=token))["id"]
+
+    mark = len(target.request_log())
+    found = target.chat("message", "wait", "-t", tid, "--after", ping, "--custom",
+                        "senderDisplayName=='Bot' && contains(content.message, 'pong')", "--query", "content.message",
+                        "-o", "tsv", token=token)
+    assert ok(found) == "pong!" and found.stdout == "pong!\n"
+    polls = _message_polls(target, mark)
+    assert len(target.request_log()) - mark == 1 and len(polls) == 1  # the reply was there: one request
+    assert query_of(polls[0])["maxPageSize"] == "200" and "startTime" in query_of(polls[0])
+
+    mark = len(target.request_log())
+    full = ok(target.chat("message", "wait", "-t", tid, "--after", ping, "--sender", "bot", token=token))
+    assert full["id"] == pong and full["senderDisplayName"] == "Bot" and full["sequenceId"] == "4"
+
+    mark = len(target.request_log())
+    late = target.chat("message", "wait", "-t", tid, "--after", pong, "--contains", "never", "--interval", "0.5",
+                       "--timeout", "1.25", token=token)
+    assert late.exit_code == 1 and late.stdout == "", late
+    assert len(late.error_lines) == 1 and "matched within 1.25 seconds" in late.error_lines[0]
+    assert 2 <= len(_message_polls(target, mark)) <= 3
+
+    missing = target.chat("message", "wait", "-t", "19:doesnotexist@thread.v2", "--contains", "x", token=token)
+    assert missing.exit_code == 3, missing
+    assert "19:doesnotexist@thread.v2" in missing.error_lines[0] and "not found" in missing.error_lines[0]
+
+
+def test_message_watch(target: Target) -> None:
+    """A watch from a start time, while a second client sends two messages: a scripted sequence of pages."""
+    import threading
+
+    from azure.communication.chat import ChatThreadClient, CommunicationTokenCredential
+
+    user, token = new_user_and_token(target)
+    tid = ok(target.chat("thread", "create", "--topic", "Standup", token=token))["chatThread"]["id"]
+    first = ok(target.chat("message", "send", "-t", tid, "--content", "morning", "--display-name", "Ann",
+                           token=token))["id"]
+    ok(target.chat("message", "send", "-t", tid, "--content", "hi Ann", "--display-name", "Bob", token=token))
+
+    mark = len(target.request_log())
+    verify = target.ca_bundle if target.live else True
+    errors: list[BaseException] = []
+
+    def second_client() -> None:
+        try:
+            client = ChatThreadClient(target.endpoint, CommunicationTokenCredential(token), tid,
+                                      connection_verify=verify)
+            for polls, text in ((1, "standup in 5"), (3, "starting now")):
+                while len(_message_polls(target, mark)) < polls:
+                    threading.Event().wait(0.02)
+                threading.Event().wait(0.1)
+                client.send_message(text, sender_display_name="Ann")
+        except BaseException as ex:  # reported below
+            errors.append(ex)
+
+    sender = threading.Thread(target=second_client, daemon=True)
+    sender.start()
+    watch = target.chat("message", "watch", "-t", tid, "--start-time", START, "--interval", "0.5", "--timeout",
+                        "2.25", token=token)
+    sender.join(10)
+    assert not errors, errors
+    assert watch.exit_code == 0 and not watch.error_lines, watch
+    printed = [json.loads(line) for line in watch.stdout.splitlines()]
+    assert [m["type"] for m in printed] == ["participantAdded", "topicUpdated", "text", "text", "text", "text"]
+    assert [m["content"]["message"] for m in printed[2:]] == ["morning", "hi Ann", "standup in 5", "starting now"]
+    assert [int(m["sequenceId"]) for m in printed] == [1, 2, 3, 4, 5, 6]
+    assert printed[0]["content"]["participants"][0]["identifier"]["rawId"] == user
+    assert all(query_of(r)["maxPageSize"] == "200" for r in _message_polls(target, mark))
+
+    table = target.chat("message", "watch", "-t", tid, "--after", first, "-o", "table", "--interval", "0.5",
+                        "--timeout", "0.25", token=token)
+    rows = ok(table) is None and table.stdout.splitlines()
+    assert [row.split("  ", 1)[1].split() for row in rows] == [
+        ["Bob", "hi", "Ann"], ["Ann", "standup", "in", "5"], ["Ann", "starting", "now"]]
+
+    texts = target.chat("message", "watch", "-t", tid, "--start-time", START, "--query", "content.message", "-o",
+                        "tsv", "--interval", "0.5", "--timeout", "0.25", token=token)
+    assert ok(texts) is None and texts.stdout == "morning\nhi Ann\nstandup in 5\nstarting now\n"

@@ -152,6 +152,8 @@ def test_no_secret_in_any_output_of_any_command_with_debug(secrets: Secrets, tmp
     ok(s.az(*chat, "message", "receipt", "send", "-t", tid, "--message-id", mid, token=other_token))
     ok(s.az(*chat, "message", "receipt", "list", "-t", tid, token=token))
     ok(s.az(*chat, "typing", "send", "-t", tid, token=token))
+    ok(s.az(*chat, "message", "watch", "-t", tid, "--after", mid, "--interval", "0.5", "--timeout", "0", token=token))
+    ok(s.az(*chat, "message", "wait", "-t", tid, "--start-time", "2020-01-01", "--contains", "hi", token=token))
     ok(s.az(*chat, "message", "delete", "-t", tid, "--message-id", mid, "--yes", token=token))
 
     # error paths: validation, 403, 404 (chat and identity), 401 after revocation
