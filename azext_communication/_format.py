@@ -1,5 +1,5 @@
 """Table transformers for `-o table` (applied by core to the JSON-shaped result, only without --query), and
-the small helpers that make a message readable on one line (also used by streaming output).
+the small helpers that make a message readable on one line (also the line `message watch` prints).
 
 Why: the JSON shapes nest identifiers and content objects, which `-o table` would otherwise drop or print as
 unreadable columns, and raw ids (79 characters) or microsecond timestamps would push rows far past a
@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable
+import sys
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -25,6 +26,7 @@ NAME_WIDTH = 16
 SHORT_ID_CHARS = 8
 TOKEN_PREFIX = 12
 ALL_HISTORY = "all"  # a share-history time at the epoch: the participant sees the whole history
+ELLIPSIS = "\u2026"  # one column, where '...' would take three
 
 _TAG = re.compile(r"<[^>]*>")
 
@@ -35,7 +37,7 @@ def shorten(text: Any, width: int = CONTENT_WIDTH) -> str:
     text = " ".join(str(text if text is not None else "").split())
     if len(text) <= width:
         return text
-    return text[: max(width - 3, 0)] + "..." if width > 3 else text[:width]
+    return text[: max(width - 1, 0)] + ELLIPSIS
 
 
 def raw_id(identifier: Any) -> str:
@@ -46,17 +48,11 @@ def raw_id(identifier: Any) -> str:
 
 
 def short_id(identifier: Any) -> str:
-    """A short, still recognisable form of a user id: the id itself when it is at most 16 characters, else the
-    first characters of its own part.
-
-    `8:acs:<resource id>_<user id>` -> the first 8 characters of <user id> and '...' (the resource part is the
-    same for every user of a resource); any other long id is cut to 16 characters the same way."""
+    """A short, still recognisable form of a user id: the id itself when it is at most 16 characters, else an
+    ellipsis and its last 8 characters (the end of the user's own part; the resource part in front of it is
+    the same for every user of a resource)."""
     value = raw_id(identifier)
-    if len(value) <= NAME_WIDTH:
-        return value
-    if value.startswith("8:") and "_" in value:
-        return value.rsplit("_", 1)[1][:SHORT_ID_CHARS] + "..."
-    return shorten(value, NAME_WIDTH)
+    return value if len(value) <= NAME_WIDTH else ELLIPSIS + value[-SHORT_ID_CHARS:]
 
 
 def _parse_time(value: Any) -> datetime | None:
@@ -90,14 +86,15 @@ def share_time(value: Any) -> str:
 
 # ---------------------------------------------------------------------------------------------- messages
 def remember_names(names: dict[str, str], message: dict[str, Any]) -> dict[str, str]:
-    """Add the display names a message reveals (its sender's, and those of participants it adds or removes)."""
+    """Add the display names a message reveals (its sender's, and those of participants it adds or removes);
+    messages are given oldest first, so the newest name wins."""
     sender = raw_id(message.get("sender"))
     if sender and message.get("senderDisplayName"):
         names[sender] = message["senderDisplayName"]
     for participant in (message.get("content") or {}).get("participants") or []:
         who = raw_id(participant.get("identifier"))
         if who and participant.get("displayName"):
-            names.setdefault(who, participant["displayName"])
+            names[who] = participant["displayName"]
     return names
 
 
@@ -141,7 +138,7 @@ def describe(message: dict[str, Any], names: dict[str, str] | None = None) -> st
     actor = person(initiator, names) if raw_id(initiator) else ""
     if kind == "topicUpdated":
         topic = content.get("topic") or ""
-        return f"{actor} set the topic to '{topic}'" if actor else f"The topic was set to '{topic}'"
+        return f'{actor} changed the topic to "{topic}"' if actor else f'The topic was changed to "{topic}"'
     participants = content.get("participants") or []
     if kind not in ("participantAdded", "participantRemoved"):
         return kind or ""
@@ -256,87 +253,20 @@ def transform_token(result: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def transform_event_subscriptions(result: Any) -> list[dict[str, Any]]:
+    """Name, Endpoint (base URL, shortened to fit), Schema and the delivery counts, one row per subscription."""
+    rows = result if isinstance(result, list) else [result]
+    return fit([{"Name": s.get("name"), "Endpoint": s.get("endpointBaseUrl"), "Schema": s.get("eventDeliverySchema"),
+                 "Delivered": s.get("delivered"), "Failed": s.get("failed"), "Pending": s.get("pending"),
+                 "DeadLettered": s.get("deadLettered")} for s in rows if isinstance(s, dict)], "Endpoint")
 # ---------------------------------------------------------------------------------------------- watch lines
-NAME_WIDTH = 16
+def message_line_renderer(width: int | None = TABLE_WIDTH) -> Callable[[dict[str, Any]], str]:
+    """The `-o table` line of `message watch`: `message_line` with the display names learnt from the messages
+    seen so far (so that later system messages name people), at most `width` long (None: not shortened)."""
+    names: dict[str, str] = {}
 
+    def render(message: dict[str, Any]) -> str:
+        remember_names(names, message)
+        return message_line(message, names, width or sys.maxsize)
 
-def short_id(raw_id: str) -> str:
-    """A user id short enough for a column: its last 8 characters after an ellipsis."""
-    return raw_id if len(raw_id) <= 12 else "…" + raw_id[-8:]
-
-
-def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
-
-
-def _local_time(value: Any) -> str:
-    """A service timestamp as local time to the second (with the date when it is not today)."""
-    from datetime import datetime
-
-    try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone()
-    except ValueError:
-        return str(value or "")
-    today = datetime.now(moment.tzinfo).date()
-    return moment.strftime("%H:%M:%S" if moment.date() == today else "%Y-%m-%d %H:%M:%S")
-
-
-class MessageLine:
-    """Renders one message as one readable line: time, sender, text; system messages in words.
-
-    Display names are learnt from the messages seen so far (senders and the participants of system messages), so
-    that "8:acs:..." initiators of later system messages read as names.
-    """
-
-    def __init__(self, width: int | None = None) -> None:
-        self.width = width
-        self.names: dict[str, str] = {}
-
-    def name(self, identifier: Any) -> str:
-        raw_id = _raw_id(identifier)
-        return self.names.get(raw_id) or short_id(raw_id) or "?"
-
-    def _learn(self, message: dict[str, Any]) -> None:
-        sender = _raw_id(message.get("sender"))
-        if sender and message.get("senderDisplayName"):
-            self.names[sender] = message["senderDisplayName"]
-        for participant in (message.get("content") or {}).get("participants") or []:
-            raw_id = _raw_id(participant.get("identifier"))
-            if raw_id and participant.get("displayName"):
-                self.names[raw_id] = participant["displayName"]
-
-    def system_text(self, message: dict[str, Any]) -> str:
-        """'Ann added Bob', 'Ann removed Bob', 'Bob left', 'Ann changed the topic to "Release"'."""
-        content = message.get("content") or {}
-        kind = message.get("type")
-        initiator_id = _raw_id(content.get("initiator"))
-        initiator = self.name(content.get("initiator")) if initiator_id else "Someone"
-        if kind == "topicUpdated":
-            return f'{initiator} changed the topic to "{content.get("topic") or ""}"'
-        ids = [_raw_id(p.get("identifier")) for p in content.get("participants") or []]
-        others = ", ".join(self.name(i) for i in ids if i != initiator_id) or ""
-        if kind == "participantAdded":
-            if not others:
-                return f"{initiator} joined"
-            joined = " joined and" if initiator_id in ids else ""
-            return f"{initiator}{joined} added {others}"
-        if kind == "participantRemoved":
-            return f"{initiator} left" if not others else f"{initiator} removed {others}"
-        return f"({kind})"
-
-    def __call__(self, message: dict[str, Any]) -> str:
-        self._learn(message)
-        when = _local_time(message.get("createdOn"))
-        if message.get("type") in ("text", "html"):
-            sender = _clip(message.get("senderDisplayName") or self.name(message.get("sender")), NAME_WIDTH)
-            text = "(deleted)" if message.get("deletedOn") else " ".join(
-                str((message.get("content") or {}).get("message") or "").split())
-            line = f"{when}  {sender:<{NAME_WIDTH}}  {text}"
-        else:
-            line = f"{when}  * {self.system_text(message)}"
-        return _clip(line, self.width) if self.width else line
-
-
-def message_line_renderer(width: int | None = None) -> MessageLine:
-    """The `-o table` line of `message watch` (width: the terminal's columns, or None not to shorten)."""
-    return MessageLine(width)
+    return render

@@ -505,20 +505,43 @@ def validate_faults(namespace: Any) -> None:
             raise InvalidArgumentValueError(f"--fault: {ex}") from None
 
 
+EVENT_SCHEMAS = ("EventGridSchema", "CloudEventSchemaV1_0")
+
+
+@usage_errors
+def validate_event_subscription(namespace: Any) -> None:
+    """`emulator subscription create`: every option checked before the request, by the emulator's own rules."""
+    from azext_communication.emulator.events import subscriptions as subs
+
+    checks = (("name", "--name", subs.check_name), ("endpoint", "--endpoint", subs.check_endpoint),
+              ("included_event_types", "--included-event-types", subs.check_event_types))
+    for dest, option, check in checks:
+        value = getattr(namespace, dest, None)
+        if value is None and dest == "included_event_types":
+            continue
+        try:
+            check(value, option)
+        except ValueError as ex:
+            raise InvalidArgumentValueError(str(ex)) from None
+    schema = getattr(namespace, "event_delivery_schema", None)
+    if schema is not None:
+        namespace.event_delivery_schema = check_choice(schema, EVENT_SCHEMAS, "--event-delivery-schema")
+    if getattr(namespace, "max_delivery_attempts", None) is not None:
+        namespace.max_delivery_attempts = parse_int(namespace.max_delivery_attempts, "--max-delivery-attempts", 1, 30)
+    if getattr(namespace, "event_ttl", None) is not None:
+        namespace.event_ttl = parse_int(namespace.event_ttl, "--event-ttl", 1, 1440)
+
+
+@usage_errors
+def validate_event_subscription_name(namespace: Any) -> None:
+    if not str(getattr(namespace, "name", "") or "").strip():
+        raise InvalidArgumentValueError("--name must not be empty.")
 # ----------------------------------------------------------------------------------------------------------
 # message watch / message wait
 # ----------------------------------------------------------------------------------------------------------
 MIN_INTERVAL = 0.5
 DEFAULT_INTERVAL = 2.0
 DEFAULT_WAIT_TIMEOUT = 300.0
-
-
-class OptionUsageError(ValueError):
-    """A bad option value that core reports as a usage error: one line, exit 2, before any request.
-
-    Why a ValueError: the invoker hands any non-CLIError raised by a validator to the parser's
-    `validation_error`, which prints it on one line and exits 2, like argparse's own usage errors.
-    """
 
 
 def parse_seconds(value: Any, option: str, minimum: float, allow_equal: bool = True) -> float:
@@ -531,16 +554,18 @@ def parse_seconds(value: Any, option: str, minimum: float, allow_equal: bool = T
     if isinstance(value, bool) or number != number or number in (float("inf"), float("-inf")) or (
             number < minimum if allow_equal else number <= minimum):
         least = f"at least {minimum:g}" if allow_equal else f"more than {minimum:g}"
-        raise OptionUsageError(f"{option} must be a number of seconds, {least}; got '{value}'.")
+        raise InvalidArgumentValueError(f"{option} must be a number of seconds, {least}; got '{value}'.")
     return number
 
 
+@usage_errors
 def validate_interval(namespace: Any) -> None:
     """--interval: seconds between polls, at least 0.5 (the service's list-messages rate limits)."""
     value = getattr(namespace, "interval", None)
     namespace.interval = DEFAULT_INTERVAL if value is None else parse_seconds(value, "--interval", MIN_INTERVAL)
 
 
+@usage_errors
 def validate_watch_timeout(namespace: Any) -> None:
     """--timeout: seconds (0 or more); absent means until interrupted (watch) or the command's default (wait)."""
     value = getattr(namespace, "timeout", None)
@@ -548,6 +573,7 @@ def validate_watch_timeout(namespace: Any) -> None:
         namespace.timeout = parse_seconds(value, "--timeout", 0.0)
 
 
+@usage_errors
 def validate_after(namespace: Any) -> None:
     """--after: a message id (the service's ids are digits); exclusive with --start-time."""
     value = getattr(namespace, "after", None)
@@ -555,21 +581,11 @@ def validate_after(namespace: Any) -> None:
         return
     text = str(value).strip()
     if not text.isdigit():
-        raise OptionUsageError(f"--after must be a message id (digits, as printed by 'message send'); got '{value}'.")
+        raise InvalidArgumentValueError(
+            f"--after must be a message id (digits, as printed by 'message send'); got '{value}'.")
     if getattr(namespace, "start_time", None) is not None:
-        raise OptionUsageError("Please specify --after or --start-time, not both.")
+        raise MutuallyExclusiveArgumentError("Please specify --after or --start-time, not both.")
     namespace.after = text
-
-
-def validate_watch_start_time(namespace: Any) -> None:
-    """--start-time for watch/wait: ISO 8601 (naive means UTC), refused as a usage error otherwise."""
-    value = getattr(namespace, "start_time", None)
-    if value is None or isinstance(value, datetime):
-        return
-    try:
-        namespace.start_time = parse_datetime(value)
-    except InvalidArgumentValueError as ex:
-        raise OptionUsageError(str(ex)) from None
 
 
 def compile_jmespath(expression: str, option: str) -> Any:
@@ -578,25 +594,26 @@ def compile_jmespath(expression: str, option: str) -> Any:
     from jmespath.exceptions import JMESPathError
 
     if not str(expression or "").strip():
-        raise OptionUsageError(f"{option} must not be empty.")
+        raise InvalidArgumentValueError(f"{option} must not be empty.")
     try:
         return jmespath.compile(expression)
     except (JMESPathError, KeyError, ValueError) as ex:
         detail = " ".join(str(ex).split())
-        raise OptionUsageError(f"{option} is not a valid JMESPath expression ({detail}).") from None
+        raise InvalidArgumentValueError(f"{option} is not a valid JMESPath expression ({detail}).") from None
 
 
+@usage_errors
 def validate_wait_condition(namespace: Any) -> None:
     """message wait: --custom compiled, --sender/--contains not empty; at least one of the three."""
     custom, sender, contains = (getattr(namespace, n, None) for n in ("custom", "sender", "contains"))
     if custom is None and sender is None and contains is None:
-        raise OptionUsageError("Please specify --custom JMESPATH (or --sender / --contains) to say which message "
-                               "to wait for.")
+        raise RequiredArgumentMissingError(
+            "Please specify --custom JMESPATH (or --sender / --contains) to say which message to wait for.")
     if custom is not None and not hasattr(custom, "search"):
         namespace.custom = compile_jmespath(custom, "--custom")
     for option, value in (("--sender", sender), ("--contains", contains)):
         if value is not None and not str(value).strip():
-            raise OptionUsageError(f"{option} must not be empty.")
+            raise InvalidArgumentValueError(f"{option} must not be empty.")
 
 
 def token_user_id(token: str) -> str | None:
