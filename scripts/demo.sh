@@ -38,16 +38,21 @@ stop_emulator() {
   done
 }
 trap stop_emulator EXIT
+# Wait (up to 30 s) for process $1 to print its JSON line to $2.out; its errors are in $2.err.
+wait_ready() {
+  for _ in $(seq 1 150); do
+    [ -s "$2.out" ] && return 0
+    kill -0 "$1" 2>/dev/null || { cat "$2.err" >&2; echo "$3 failed to start" >&2; exit 1; }
+    sleep 0.2
+  done
+  echo "$3 did not report ready" >&2
+  exit 1
+}
 
 bold "Starting the local emulator (az communication emulator start --port 0 --json)"
 az communication emulator start --port 0 --json >"$DEMO/emulator.out" 2>"$DEMO/emulator.err" &
 EMU_PID=$!
-for _ in $(seq 1 150); do
-  [ -s "$DEMO/emulator.out" ] && break
-  kill -0 "$EMU_PID" 2>/dev/null || { cat "$DEMO/emulator.err" >&2; echo "emulator failed to start" >&2; exit 1; }
-  sleep 0.2
-done
-[ -s "$DEMO/emulator.out" ] || { echo "emulator did not report ready" >&2; exit 1; }
+wait_ready "$EMU_PID" "$DEMO/emulator" "the emulator"
 read_field() { python3 -c "import json,sys; print(json.loads(open(sys.argv[1]).readline())[sys.argv[2]])" "$DEMO/emulator.out" "$1"; }
 ENDPOINT=$(read_field endpoint)
 export REQUESTS_CA_BUNDLE=$(read_field caBundle)
@@ -118,12 +123,7 @@ printf '\n$ %s\n' "python examples/echo_bot.py --port 0 --json &"
 "$BIN/python" examples/echo_bot.py --port 0 --json >"$DEMO/bot.out" 2>"$DEMO/bot.err" &
 BOT_PID=$!
 unset ECHO_BOT_ACCESS_TOKEN
-for _ in $(seq 1 100); do
-  [ -s "$DEMO/bot.out" ] && break
-  kill -0 "$BOT_PID" 2>/dev/null || { cat "$DEMO/bot.err" >&2; echo "the bot failed to start" >&2; exit 1; }
-  sleep 0.1
-done
-[ -s "$DEMO/bot.out" ] || { echo "the bot did not report ready" >&2; exit 1; }
+wait_ready "$BOT_PID" "$DEMO/bot" "the bot"
 BOT_URL=$(python3 -c "import json,sys; print(json.loads(open(sys.argv[1]).readline())['url'])" "$DEMO/bot.out")
 echo "echo bot listening on $BOT_URL"
 run az communication emulator subscription create --name echo-bot --endpoint "$BOT_URL" \

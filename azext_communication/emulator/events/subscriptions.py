@@ -173,13 +173,18 @@ def check_name(name: object, where: str = "name") -> str:
     return name
 
 
-def check_schema(value: object, where: str = "eventDeliverySchema") -> str:
+def _one_of(value: object, choices: tuple[str, ...], where: str) -> str:
+    """One of `choices` in any case, as spelled there (the first when absent); ValueError naming them."""
     if value is None:
-        return EVENT_GRID_SCHEMA
-    for schema in SCHEMAS:
-        if isinstance(value, str) and value.lower() == schema.lower():
-            return schema
-    raise ValueError(f"{where}: expected {' or '.join(SCHEMAS)}")
+        return choices[0]
+    for choice in choices:
+        if isinstance(value, str) and value.lower() == choice.lower():
+            return choice
+    raise ValueError(f"{where}: expected {' or '.join(choices)}")
+
+
+def check_schema(value: object, where: str = "eventDeliverySchema") -> str:
+    return _one_of(value, SCHEMAS, where)
 
 
 def check_event_types(value: object, where: str = "includedEventTypes") -> tuple[str, ...] | None:
@@ -197,12 +202,7 @@ def check_event_types(value: object, where: str = "includedEventTypes") -> tuple
 
 
 def check_endpoint_type(value: object, where: str = "endpointType") -> str:
-    if value is None:
-        return WEBHOOK
-    for kind in ENDPOINT_TYPES:
-        if isinstance(value, str) and value.lower() == kind.lower():
-            return kind
-    raise ValueError(f"{where}: expected {' or '.join(ENDPOINT_TYPES)}")
+    return _one_of(value, ENDPOINT_TYPES, where)
 
 
 def check_topic_key(kind: str, key: object, where: str = "topicKey") -> str:
