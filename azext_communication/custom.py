@@ -7,6 +7,7 @@ loading the command table never imports azure.communication.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import shutil
@@ -242,7 +243,19 @@ def watch_messages(cmd: Any, client: Any, after: str | None = None, start_time: 
             writer.write(item)
     except KeyboardInterrupt:
         return None
+    except BrokenPipeError:  # the reader went away (`watch | head -n 5`): end quietly, as `tail -f | head` does
+        _silence_stdout()
     return None
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's final flush does not fail on the closed pipe."""
+    import os
+    import sys
+
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
 
 
 def wait_message(client: Any, custom: Any = None, sender: str | None = None, contains: str | None = None,
