@@ -15,6 +15,8 @@ from ._output import skip_arm_transforms
 from ._validators import resolve_timeout, token_user_id
 from ._version import VERSION
 
+CONNECT_TIMEOUT = 10.0  # seconds; a TCP + TLS handshake that takes longer is not going to succeed
+
 
 def user_agent() -> str:
     """`AzureCli/<extension version>` first, as the contract requires; core's version for diagnostics."""
@@ -30,10 +32,15 @@ def _client_options(cli_ctx: Any, kind: str, endpoint: str | None, kwargs: dict[
 
     - `user_agent`: the contract's `AzureCli/<version>` prefix.
     - `connection_timeout` / `read_timeout` from AZURE_COMMUNICATION_TIMEOUT (or az config communication.timeout)
-      when set, so a stalled service fails in bounded time.
+      when set, so a stalled service fails in bounded time; without it, connecting may take CONNECT_TIMEOUT
+      seconds (azure-core would wait 300 s for a host that drops packets) and answers azure-core's 300 s.
     - `logging_enable=False`: the SDK's network trace would print request and response bodies, which hold
       tokens (identity token responses); `--debug` shows the urllib3 request lines, never bodies.
+    - `retry_policy`: permanent connection failures (certificate, TLS, refused, unknown host) fail at once,
+      for chat and identity alike (see _retry.py).
     """
+    from ._retry import retry_policy
+
     install_log_redaction()
     skip_arm_transforms(cli_ctx)
     timeout = resolve_timeout(cli_ctx)
@@ -45,9 +52,11 @@ def _client_options(cli_ctx: Any, kind: str, endpoint: str | None, kwargs: dict[
         user=kwargs.get("user"),
         timeout=timeout,
     )
-    options: dict[str, Any] = {"user_agent": user_agent(), "logging_enable": False}
+    options: dict[str, Any] = {"user_agent": user_agent(), "logging_enable": False, "retry_policy": retry_policy()}
     if timeout is not None:
         options.update(connection_timeout=timeout, read_timeout=timeout)
+    else:
+        options.update(connection_timeout=CONNECT_TIMEOUT)
     return options
 
 
@@ -88,13 +97,15 @@ def cf_chat_thread_poll(cli_ctx: Any, kwargs: dict[str, Any]) -> Any:
     """The ChatThreadClient of `message watch` / `message wait`: one object (one kept-alive connection) per run."""
     from azure.communication.chat import ChatThreadClient
 
+    from ._retry import retry_policy
+
     endpoint = kwargs.pop("endpoint")
     access_token = kwargs.pop("access_token")
     options = _client_options(cli_ctx, "chat", endpoint, kwargs)
     update_error_context(caller=token_user_id(access_token))
     options.setdefault("read_timeout", POLL_READ_TIMEOUT)
     options.setdefault("connection_timeout", POLL_READ_TIMEOUT)
-    options["retry_total"] = POLL_RETRIES
+    options["retry_policy"] = retry_policy(retry_total=POLL_RETRIES)
     thread_id = kwargs.pop("thread_id")
     return ChatThreadClient(endpoint, _token_credential(access_token), thread_id, **options)
 
@@ -118,3 +129,13 @@ def cf_identity(cli_ctx: Any, kwargs: dict[str, Any]) -> Any:
     conn_str = kwargs.pop("connection_string")
     options = _client_options(cli_ctx, "identity", _connection_string_endpoint(conn_str), kwargs)
     return CommunicationIdentityClient.from_connection_string(conn_str, **options)
+
+
+def cf_emulator_admin(cli_ctx: Any, kwargs: dict[str, Any]) -> Any:
+    """The admin API of a running emulator (event subscriptions), from the resolved connection string."""
+    from ._emulator_admin import EmulatorAdmin
+
+    conn_str = kwargs.pop("connection_string")
+    install_log_redaction()
+    skip_arm_transforms(cli_ctx)
+    return EmulatorAdmin(conn_str, timeout=resolve_timeout(cli_ctx), user_agent=user_agent())

@@ -149,32 +149,66 @@ def _what_was_not_found(ctx: dict[str, Any]) -> str:
     return "The requested resource"
 
 
+# Service texts that only say that access was denied or a thing is missing, not why or which (the swagger's
+# examples and texts seen from the real service): with these, the message adds possible causes itself.
+_GENERIC_TEXTS = frozenset({
+    "unauthorized", "forbidden", "not found", "notfound", "access denied", "request is not authorized",
+    "denied by the resource provider", "user is not allowed to perform specified action", "permissions check failed",
+    "initiator does not have permission to perform requested operation",
+})
+CHAT_403_CAUSES = ("Possible causes: the user is not (or no longer) a participant of the thread, is not the sender "
+                   "of the message, or the token's scope is too narrow (chat.join tokens cannot create, rename or "
+                   "delete threads).")
+CHAT_401_CAUSES = ("Possible causes: it has expired, was revoked, its user was deleted, or it belongs to another "
+                   "Communication Services resource.")
+NEW_CHAT_TOKEN = "Get a new one with 'az communication identity token issue --scope chat --user <user id>'."
+
+
+def says_why(message: str | None, status: int | None = None) -> bool:
+    """Whether the service's text tells more than its status does (else the message adds possible causes)."""
+    text = (message or "").strip().rstrip(".").strip().lower()
+    return bool(text) and text not in _GENERIC_TEXTS and text != str(status) \
+        and not text.startswith("operation returned an invalid status")
+
+
+def _reason(message: str) -> str:
+    """The service's text as the first clause of a sentence (its final period dropped)."""
+    return message.strip().rstrip(".")
+
+
+def _names_the_subject(message: str, ctx: dict[str, Any]) -> bool:
+    """Whether a 404 text only repeats what our own message already names."""
+    ids = [str(ctx[k]) for k in ("thread_id", "message_id", "user") if ctx.get(k)]
+    return not says_why(message, 404) or any(i in message for i in ids)
+
+
 def _http_error(ex: Any, ctx: dict[str, Any]) -> AzCLIError:
     status = getattr(ex, "status_code", None)
     code, message = _service_error(ex)
-    detail = f"{status} {code}: {message}" if code and str(code) != str(status) else f"{status}: {message}"
+    status_text = f"{status} {code}" if code and str(code) != str(status) else f"{status}"
+    detail = f"{status_text}: {message}"
     identity = ctx.get("kind") == "identity"
     if status == 401:
+        if ctx.get("teams_exchange"):
+            return UnauthorizedError(
+                f"The Microsoft Entra ID token was refused: {_reason(message)} ({status_text}). Get a fresh one for "
+                "the Teams user (with the application's client id) and pass it with --aad-token."
+            )
         if identity:
             return UnauthorizedError(
-                f"The access key was refused ({detail}). Check --connection-string or "
+                f"The access key was refused: {_reason(message)} ({status_text}). Check --connection-string or "
                 "AZURE_COMMUNICATION_CONNECTION_STRING (copy it again from the resource or the emulator output)."
             )
+        causes = "" if says_why(message, status) else " " + CHAT_401_CAUSES
         return UnauthorizedError(
-            f"The access token was refused ({detail}): it has expired, was revoked, or belongs to another "
-            "Communication Services resource. Get a new one with "
-            "'az communication identity token issue --scope chat --user <user id>'."
+            f"The access token was refused: {_reason(message)} ({status_text}).{causes} {NEW_CHAT_TOKEN}"
         )
     if status == 403:
-        if identity:
-            return ForbiddenError(f"The caller is not allowed to do this ({detail}).")
-        return ForbiddenError(
-            f"The caller is not allowed to do this ({detail}): the user is not a participant of the thread, "
-            "not the sender of the message, or the token's scope is too narrow "
-            "(chat.join tokens cannot create, rename or delete threads)."
-        )
+        causes = "" if identity or says_why(message, status) else " " + CHAT_403_CAUSES
+        return ForbiddenError(f"The caller is not allowed to do this: {_reason(message)} ({status_text}).{causes}")
     if status == 404:
-        return ResourceNotFoundError(f"{_what_was_not_found(ctx)} was not found ({detail}).")
+        extra = "" if _names_the_subject(message, ctx) else f": {_reason(message)}"
+        return ResourceNotFoundError(f"{_what_was_not_found(ctx)} was not found ({status_text}{extra}).")
     if status == 400:
         return BadRequestError(f"The service refused the request ({detail}).")
     if status == 413:
@@ -206,25 +240,61 @@ def _exception_chain(ex: BaseException) -> list[BaseException]:
     return seen
 
 
+_NAME_RESOLUTION = ("name or service not known", "nodename nor servname", "getaddrinfo", "nameresolution",
+                    "temporary failure in name resolution", "no address")
+# Failures that never heal by trying again a moment later: retrying them only makes the user wait.
+PERMANENT_FAILURES = frozenset({"certificate", "tls", "refused", "dns"})
+
+
+def _chain_text(ex: BaseException) -> str:
+    return " ".join(f"{type(e).__name__} {e}" for e in _exception_chain(ex))
+
+
+def connection_failure(ex: BaseException) -> str | None:
+    """What kind of failure a connection-level error is: 'certificate', 'tls', 'refused', 'dns', 'timeout',
+    'reset', or None when it cannot tell."""
+    text = _chain_text(ex)
+    lowered = text.lower()
+    if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in lowered:
+        return "certificate"
+    if "SSLError" in text or "[SSL" in text:
+        return "tls"
+    if "refused" in lowered:
+        return "refused"
+    if any(s in lowered for s in _NAME_RESOLUTION):
+        return "dns"
+    if "timed out" in lowered or "timeout" in lowered:
+        return "timeout"
+    if "reset" in lowered or "aborted" in lowered or "remotedisconnected" in lowered:
+        return "reset"
+    return None
+
+
+_REASONS = {
+    "refused": "connection refused: is the service or emulator running on that host and port?",
+    "dns": "the host name could not be resolved",
+    "timeout": "the connection timed out",
+    "reset": "the connection was closed by the server",
+}
+
+
 def _connection_error(ex: BaseException, ctx: dict[str, Any]) -> AzCLIError:
     from azure.core.exceptions import ServiceResponseError, ServiceResponseTimeoutError
 
     endpoint = ctx.get("endpoint") or "the endpoint"
-    chain = _exception_chain(ex)
-    text = " ".join(f"{type(e).__name__} {e}" for e in chain)
-    if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text.lower():
+    kind = connection_failure(ex)
+    if kind == "certificate":
         return AzureConnectionError(
             f"TLS verification failed for {endpoint}: its certificate is not trusted. {TLS_HINT}"
         )
-    if "SSLError" in text or "[SSL" in text:
+    if kind == "tls":
         return AzureConnectionError(f"The TLS handshake with {endpoint} failed. {TLS_HINT}")
-    lowered = text.lower()
-    if isinstance(ex, ServiceResponseError) and "CERTIFICATE_VERIFY" not in text:
+    if isinstance(ex, ServiceResponseError):
         # The request was sent: the service may have acted on it even though no answer arrived.
         token = ctx.get("idempotency_token")
         repeat = (f" Repeat the command with --idempotency-token {token} to get that thread rather than a second "
                   "one." if token else "")
-        if isinstance(ex, ServiceResponseTimeoutError) or "read timed out" in lowered:
+        if isinstance(ex, ServiceResponseTimeoutError) or "read timed out" in _chain_text(ex).lower():
             timeout = ctx.get("timeout")
             waited = f"within {timeout:g} seconds " if timeout else ""
             return AzureConnectionError(
@@ -235,17 +305,7 @@ def _connection_error(ex: BaseException, ctx: dict[str, Any]) -> AzCLIError:
             f"The connection to {endpoint} was closed before an answer arrived; the request may still have been "
             f"processed.{repeat}"
         )
-    if "refused" in lowered:
-        reason = "connection refused: is the service or emulator running on that host and port?"
-    elif any(s in lowered for s in ("name or service not known", "nodename nor servname", "getaddrinfo",
-                                    "nameresolution", "temporary failure in name resolution", "no address")):
-        reason = "the host name could not be resolved"
-    elif "timed out" in lowered or "timeout" in lowered:
-        reason = "the connection timed out"
-    elif "reset" in lowered or "aborted" in lowered or "remotedisconnected" in lowered:
-        reason = "the connection was closed by the server"
-    else:
-        reason = redact(str(ex).split("\n", 1)[0])
+    reason = _REASONS.get(kind or "") or redact(str(ex).split("\n", 1)[0])
     return AzureConnectionError(f"Could not reach {endpoint} ({reason}).")
 
 

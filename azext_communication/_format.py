@@ -1,5 +1,5 @@
 """Table transformers for `-o table` (applied by core to the JSON-shaped result, only without --query), and
-the small helpers that make a message readable on one line (also used by streaming output).
+the small helpers that make a message readable on one line (also the line `message watch` prints).
 
 Why: the JSON shapes nest identifiers and content objects, which `-o table` would otherwise drop or print as
 unreadable columns, and raw ids (79 characters) or microsecond timestamps would push rows far past a
@@ -26,6 +26,7 @@ NAME_WIDTH = 16
 SHORT_ID_CHARS = 8
 TOKEN_PREFIX = 12
 ALL_HISTORY = "all"  # a share-history time at the epoch: the participant sees the whole history
+ELLIPSIS = "\u2026"  # one column, where '...' would take three
 
 _TAG = re.compile(r"<[^>]*>")
 
@@ -36,7 +37,7 @@ def shorten(text: Any, width: int = CONTENT_WIDTH) -> str:
     text = " ".join(str(text if text is not None else "").split())
     if len(text) <= width:
         return text
-    return text[: max(width - 3, 0)] + "..." if width > 3 else text[:width]
+    return text[: max(width - 1, 0)] + ELLIPSIS
 
 
 def raw_id(identifier: Any) -> str:
@@ -47,17 +48,11 @@ def raw_id(identifier: Any) -> str:
 
 
 def short_id(identifier: Any) -> str:
-    """A short, still recognisable form of a user id: the id itself when it is at most 16 characters, else the
-    first characters of its own part.
-
-    `8:acs:<resource id>_<user id>` -> the first 8 characters of <user id> and '...' (the resource part is the
-    same for every user of a resource); any other long id is cut to 16 characters the same way."""
+    """A short, still recognisable form of a user id: the id itself when it is at most 16 characters, else an
+    ellipsis and its last 8 characters (the end of the user's own part; the resource part in front of it is
+    the same for every user of a resource)."""
     value = raw_id(identifier)
-    if len(value) <= NAME_WIDTH:
-        return value
-    if value.startswith("8:") and "_" in value:
-        return value.rsplit("_", 1)[1][:SHORT_ID_CHARS] + "..."
-    return shorten(value, NAME_WIDTH)
+    return value if len(value) <= NAME_WIDTH else ELLIPSIS + value[-SHORT_ID_CHARS:]
 
 
 def _parse_time(value: Any) -> datetime | None:
@@ -91,14 +86,15 @@ def share_time(value: Any) -> str:
 
 # ---------------------------------------------------------------------------------------------- messages
 def remember_names(names: dict[str, str], message: dict[str, Any]) -> dict[str, str]:
-    """Add the display names a message reveals (its sender's, and those of participants it adds or removes)."""
+    """Add the display names a message reveals (its sender's, and those of participants it adds or removes);
+    messages are given oldest first, so the newest name wins."""
     sender = raw_id(message.get("sender"))
     if sender and message.get("senderDisplayName"):
         names[sender] = message["senderDisplayName"]
     for participant in (message.get("content") or {}).get("participants") or []:
         who = raw_id(participant.get("identifier"))
         if who and participant.get("displayName"):
-            names.setdefault(who, participant["displayName"])
+            names[who] = participant["displayName"]
     return names
 
 
@@ -142,7 +138,7 @@ def describe(message: dict[str, Any], names: dict[str, str] | None = None) -> st
     actor = person(initiator, names) if raw_id(initiator) else ""
     if kind == "topicUpdated":
         topic = content.get("topic") or ""
-        return f"{actor} set the topic to '{topic}'" if actor else f"The topic was set to '{topic}'"
+        return f'{actor} changed the topic to "{topic}"' if actor else f'The topic was changed to "{topic}"'
     participants = content.get("participants") or []
     if kind not in ("participantAdded", "participantRemoved"):
         return kind or ""
@@ -257,6 +253,12 @@ def transform_token(result: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def transform_event_subscriptions(result: Any) -> list[dict[str, Any]]:
+    """Name, Endpoint (base URL, shortened to fit), Schema and the delivery counts, one row per subscription."""
+    rows = result if isinstance(result, list) else [result]
+    return fit([{"Name": s.get("name"), "Endpoint": s.get("endpointBaseUrl"), "Schema": s.get("eventDeliverySchema"),
+                 "Delivered": s.get("delivered"), "Failed": s.get("failed"), "Pending": s.get("pending"),
+                 "DeadLettered": s.get("deadLettered")} for s in rows if isinstance(s, dict)], "Endpoint")
 # ---------------------------------------------------------------------------------------------- watch lines
 def message_line_renderer(width: int | None = TABLE_WIDTH) -> Callable[[dict[str, Any]], str]:
     """The `-o table` line of `message watch`: `message_line` with the display names learnt from the messages

@@ -84,3 +84,17 @@ def skip_arm_transforms(cli_ctx: Any) -> None:
     from azure.cli.core.commands.transform import unregister_global_transforms
 
     unregister_global_transforms(cli_ctx)
+
+
+def plain_text_output(cmd: Any) -> str | None:
+    """'tsv' or 'table' when the command prints in that form without --query, else None.
+
+    Why: a few results keep the JSON shape of the public extension (`thread create`: the thread under
+    `chatThread` plus an empty `errors` list; `participant add`: `[]`), which tsv prints as a tab and a 0, or
+    not at all. Their handlers return what a person or a shell line wants there instead; --query and the
+    JSON-like formats always get the contract's shape."""
+    data = getattr(getattr(getattr(cmd, "cli_ctx", None), "invocation", None), "data", None) or {}
+    if data.get("query_active"):
+        return None
+    output = data.get("output")
+    return output if output in ("tsv", "table") else None

@@ -18,6 +18,7 @@ from typing import Any
 
 from azure.cli.core.azclierror import AzureResponseError, InvalidArgumentValueError, UnclassifiedUserFault
 
+from ._output import plain_text_output
 from ._validators import exit_usage, page_size
 
 
@@ -57,8 +58,8 @@ def _iso(value: Any) -> Any:
 
 
 # ---------------------------------------------------------------------------------------------- chat threads
-def create_thread(client: Any, topic: str, participants: list[str] | None = None,
-                  idempotency_token: str | None = None) -> dict[str, Any]:
+def create_thread(cmd: Any, client: Any, topic: str, participants: list[str] | None = None,
+                  idempotency_token: str | None = None) -> Any:
     """Create a thread; the creator is added by the service, others may be added at creation.
 
     Without --idempotency-token one is made here rather than by the SDK (which would make the same kind of
@@ -79,6 +80,8 @@ def create_thread(client: Any, topic: str, participants: list[str] | None = None
             f"Chat thread '{result.chat_thread.id}' was created, but the service refused these participants: "
             + "; ".join(refused)
         )
+    if plain_text_output(cmd) == "tsv":
+        return result.chat_thread.id  # THREAD=$(az communication chat thread create --topic x -o tsv)
     return {"chatThread": result.chat_thread, "errors": []}
 
 
@@ -115,9 +118,12 @@ def delete_thread(client: Any, thread_id: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- participants
-def add_participants(client: Any, users: list[str], display_name: str | None = None,
+def add_participants(cmd: Any, client: Any, users: list[str], display_name: str | None = None,
                      start_time: datetime | None = None) -> list[Any]:
-    """Add users; any user the service refuses makes the command fail, naming it (exit code 1)."""
+    """Add users; any user the service refuses makes the command fail, naming it (exit code 1).
+
+    JSON: `[]` (the public extension's shape: the list of refused users); tsv: the added ids, one a line;
+    table: the added participants."""
     from azure.communication.chat import ChatParticipant
 
     members = [ChatParticipant(identifier=_user(u), display_name=display_name, share_history_time=start_time)
@@ -127,6 +133,12 @@ def add_participants(client: Any, users: list[str], display_name: str | None = N
         raise AzureResponseError(
             f"The service refused these participants for chat thread '{client.thread_id}': " + "; ".join(refused)
         )
+    output = plain_text_output(cmd)
+    if output == "tsv":
+        return list(users)
+    if output == "table":  # participant-shaped, for the participant list table transformer
+        shared = start_time.isoformat() if start_time else "1970-01-01T00:00:00+00:00"
+        return [{"identifier": {"rawId": u}, "displayName": display_name, "shareHistoryTime": shared} for u in users]
     return []
 
 
@@ -304,6 +316,9 @@ def revoke_tokens(client: Any, user: str) -> None:
 
 def get_token_for_teams_user(client: Any, aad_token: str, client_id: str, user_object_id: str) -> dict[str, Any]:
     """Exchange a Microsoft Entra token of a Teams user for a Communication Services token."""
+    from ._errors import update_error_context
+
+    update_error_context(teams_exchange=True)  # a 401 is then about the Entra token, not the access key
     token = client.get_token_for_teams_user(aad_token, client_id, user_object_id)
     return {"token": token.token, "expires_on": _iso(token.expires_on)}
 
@@ -311,14 +326,51 @@ def get_token_for_teams_user(client: Any, aad_token: str, client_id: str, user_o
 # ---------------------------------------------------------------------------------------------- emulator
 def start_emulator(host: str = "127.0.0.1", port: int = 8443, data_dir: str | None = None,
                    access_key: str | None = None, throttle: bool = False, json_output: bool = False,
-                   faults: list[str] | None = None) -> None:
+                   faults: list[str] | None = None, event_webhooks: list[str] | None = None,
+                   events_config: str | None = None, event_retry_scale: float | None = None,
+                   events_include_actor: bool = False) -> None:
     """Run the local emulator in the foreground until interrupted (it prints its own start-up errors)."""
     from azext_communication.emulator.cli import run_emulator
+    from azext_communication.emulator.events.subscriptions import EventSettings
 
-    extra = {"faults": faults} if faults else {}
+    extra: dict[str, Any] = {"faults": faults} if faults else {}
+    if event_webhooks or events_config or event_retry_scale is not None or events_include_actor:
+        extra["events"] = EventSettings(tuple(event_webhooks or ()), events_config,
+                                        1.0 if event_retry_scale is None else event_retry_scale,
+                                        bool(events_include_actor))
     code = run_emulator(host=host, port=port, data_dir=data_dir, access_key=access_key, throttle=throttle,
                         json_output=json_output, **extra)
     if code == 2:
         exit_usage(InvalidArgumentValueError("The emulator refused an option value (see the message above)."))
     if code:
         raise UnclassifiedUserFault(f"The emulator could not start on {host}:{port} (see the message above).")
+
+
+# ---------------------------------------------------------------------------------------------- emulator events
+def create_event_subscription(client: Any, name: str, endpoint: str, event_delivery_schema: str | None = None,
+                              included_event_types: list[str] | None = None, subject_begins_with: str | None = None,
+                              subject_ends_with: str | None = None, max_delivery_attempts: int | None = None,
+                              event_ttl: int | None = None, skip_validation: bool = False) -> Any:
+    """Add a subscription to a running emulator; it validates the endpoint first, as Event Grid does."""
+    body: dict[str, Any] = {"name": name, "endpoint": endpoint, "skipValidation": bool(skip_validation)}
+    if event_delivery_schema:
+        body["eventDeliverySchema"] = event_delivery_schema
+    body["filter"] = {k: v for k, v in (("includedEventTypes", included_event_types),
+                                        ("subjectBeginsWith", subject_begins_with),
+                                        ("subjectEndsWith", subject_ends_with)) if v is not None}
+    body["retryPolicy"] = {k: v for k, v in (("maxDeliveryAttempts", max_delivery_attempts),
+                                             ("eventTimeToLiveInMinutes", event_ttl)) if v is not None}
+    return client.create(body)
+
+
+def list_event_subscriptions(client: Any, max_items: int | None = None) -> Any:
+    subscriptions = client.list()
+    return subscriptions if max_items is None else subscriptions[:max_items]
+
+
+def show_event_subscription(client: Any, name: str) -> Any:
+    return client.show(name)
+
+
+def delete_event_subscription(client: Any, name: str) -> None:
+    client.delete(name)

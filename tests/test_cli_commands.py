@@ -23,6 +23,8 @@ EXPECTED_COMMANDS = {
     "communication chat message receipt send", "communication chat message receipt list",
     "communication chat typing send",
     "communication emulator start",
+    "communication emulator subscription create", "communication emulator subscription list",
+    "communication emulator subscription show", "communication emulator subscription delete",
 } | {f"communication {g} {c}" for g in ("identity", "user-identity")
      for c in ("user create", "user delete", "token issue", "token revoke", "token get-for-teams-user")}
 CONFIRMED = {name for name in EXPECTED_COMMANDS if name.endswith((" delete", " remove", " revoke"))}
@@ -173,3 +175,42 @@ def test_every_validator_exits_2_on_bad_usage(loader):
             assert getattr(validator, "exits_as_usage", False), f"{name}: the validator of '{dest}' is not wrapped " \
                 "in @usage_errors"
     assert seen > 40
+
+
+def _parameter_help(text: str) -> dict[str, str]:
+    """Option -> its whole description, from the text `az ... --help` prints (continuation lines joined)."""
+    entries: dict[str, str] = {}
+    current = None
+    for line in text.splitlines():
+        if line.startswith("    -") and " : " in line:
+            current, _, description = line.strip().partition(" : ")
+            entries[current] = description.strip()
+        elif current and line.startswith(" " * 8) and line.strip():
+            entries[current] += " " + line.strip()
+        else:
+            current = None
+    return entries
+
+
+def test_no_parameter_help_says_the_same_thing_twice(loader):
+    """Core appends 'Default: X.' from the handler's signature; help that also says it reads it twice."""
+    import contextlib
+    import io
+    import re
+
+    from cli_harness import run
+
+    checked = 0
+    for name in loader.command_table:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            run(*name.split(), "--help")
+        entries = _parameter_help(out.getvalue())
+        assert entries, f"no parameters found in the help of {name}"
+        for option, description in entries.items():
+            sentences = [s.strip().lower() for s in re.split(r"(?<=\.)\s+", description) if s.strip()]
+            repeated = {s for s in sentences if sentences.count(s) > 1}
+            assert not repeated, f"{name} {option}: says {repeated} twice: {description}"
+            assert description.count("Default:") <= 1, f"{name} {option}: two defaults: {description}"
+            checked += 1
+    assert checked > 100

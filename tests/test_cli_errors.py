@@ -70,8 +70,24 @@ def test_401_chat_says_token_refused_and_how_to_get_one():
     text = one_line(error)
     assert "access token was refused" in text and "expired" in text and "revoked" in text
     assert "az communication identity token issue" in text
-    assert "Request is not authorized." in text
+    assert "Request is not authorized" in text and text.index("not authorized") < text.index("Possible causes")
     assert exit_code_of(error) == 1
+
+
+def test_401_with_a_reason_puts_it_first_and_lists_no_causes():
+    error = mapped(http_error(401, "Unauthorized", "Request is not authorized. The access token has expired."),
+                   kind="chat")
+    assert one_line(error) == ("The access token was refused: Request is not authorized. The access token has "
+                               "expired (401 Unauthorized). Get a new one with 'az communication identity token "
+                               "issue --scope chat --user <user id>'.")
+
+
+def test_401_of_the_teams_exchange_is_about_the_entra_token():
+    error = mapped(http_error(401, "InvalidAccessToken", "The Teams access token has expired."), kind="identity",
+                   teams_exchange=True)
+    assert one_line(error).startswith("The Microsoft Entra ID token was refused: The Teams access token has expired "
+                                      "(401 InvalidAccessToken).")
+    assert "access key" not in error.error_msg
 
 
 def test_401_identity_says_key_refused():
@@ -88,7 +104,22 @@ def test_403_says_caller_not_allowed():
     assert isinstance(error, ForbiddenError)
     text = one_line(error)
     assert "not allowed" in text and "participant" in text and "scope" in text
+    assert text.index("User is not allowed to perform specified action") < text.index("Possible causes:")
     assert exit_code_of(error) == 1
+
+
+@pytest.mark.parametrize("reason", ["A deleted message cannot be edited.", "Only the sender can change a message.",
+                                    "The access token scope does not allow deleting threads."])
+def test_403_with_a_reason_gives_it_first_without_guessing_causes(reason):
+    error = mapped(http_error(403, "Forbidden", reason), kind="chat", thread_id=THREAD)
+    assert one_line(error) == f"The caller is not allowed to do this: {reason[:-1]} (403 Forbidden)."
+
+
+@pytest.mark.parametrize("generic", ["Permissions check failed", "Forbidden.",
+                                     "Initiator does not have permission to perform requested operation"])
+def test_403_without_a_reason_adds_possible_causes(generic):
+    error = mapped(http_error(403, "Forbidden", generic), kind="chat")
+    assert "Possible causes: the user is not (or no longer) a participant" in one_line(error)
 
 
 @pytest.mark.parametrize(("context", "expected"), [
@@ -104,6 +135,13 @@ def test_404_names_what_was_not_found_and_exits_3(context, expected):
     assert isinstance(error, ResourceNotFoundError)
     assert expected in one_line(error)
     assert exit_code_of(error) == 3
+
+
+def test_404_names_the_id_once_and_keeps_a_service_text_that_adds_something():
+    error = mapped(http_error(404, "NotFound", f"Thread {THREAD} was not found."), kind="chat", thread_id=THREAD)
+    assert one_line(error) == f"Chat thread '{THREAD}' was not found (404 NotFound)."
+    error = mapped(http_error(404, "NotFound", "The thread was deleted."), kind="chat", thread_id=THREAD)
+    assert one_line(error) == f"Chat thread '{THREAD}' was not found (404 NotFound: The thread was deleted)."
 
 
 def test_400_pascal_case_body_of_the_real_service_is_read():

@@ -77,14 +77,14 @@ def test_message_rows_show_names_short_ids_seconds_and_system_messages_in_words(
     rows = fmt.transform_message_list(worst_case_messages())
     assert list(rows[0]) == ["Id", "Seq", "Type", "Sender", "CreatedOn", "Content"]
     by_seq = {row["Seq"]: row for row in rows}
-    assert by_seq["999999"]["Content"] == "Ann with a ve... removed Bob"
+    assert by_seq["999999"]["Content"] == "Ann with a very\u2026 removed Bob"
     assert by_seq["999999"]["Sender"] == ""
     assert by_seq["999998"]["Sender"] == "Bob"  # learned from the participantAdded message
-    assert by_seq["999998"]["Content"].endswith("...")
-    assert by_seq["999997"]["Content"] == "Ship & go" and by_seq["999997"]["Sender"] == "Ann with a ve..."
-    assert by_seq["3"]["Content"].startswith("Ann with a ve... set the topic to ")
-    assert by_seq["2"]["Content"] == "Ann with a ve... joined and added Bob"
-    assert by_seq["1"]["Content"] == "Ann with a ve... joined"
+    assert by_seq["999998"]["Content"].endswith(fmt.ELLIPSIS)
+    assert by_seq["999997"]["Content"] == "Ship & go" and by_seq["999997"]["Sender"] == "Ann with a very\u2026"
+    assert by_seq["3"]["Content"].startswith("Ann with a very\u2026 changed the topic")
+    assert by_seq["2"]["Content"] == "Ann with a very\u2026 joined and added Bob"
+    assert by_seq["1"]["Content"] == "Ann with a very\u2026 joined"
     assert {row["CreatedOn"] for row in rows} == {"2026-12-01T21:39:43Z"}
 
 
@@ -95,14 +95,14 @@ def test_unknown_senders_are_short_ids_and_deleted_messages_say_so():
         {"id": "1", "sequenceId": "1", "type": "participantAdded", "createdOn": MICROS,
          "content": {"participants": [participant(BOB), participant(ANN)]}},
     ])
-    assert rows[0]["Sender"] == "a4db4cb1..." and rows[0]["Content"] == "(deleted)"
-    assert rows[1]["Content"] == "0c38f18c... and a4db4cb1... were added"
+    assert rows[0]["Sender"] == "\u2026ecc96de7" and rows[0]["Content"] == "(deleted)"
+    assert rows[1]["Content"] == "\u2026fd6c51f7 and \u2026ecc96de7 were added"
 
 
 def test_short_ids_times_and_share_times():
-    assert fmt.short_id(ANN) == fmt.short_id(ANN_ID) == "a4db4cb1..."
+    assert fmt.short_id(ANN) == fmt.short_id(ANN_ID) == "\u2026ecc96de7"
     assert fmt.short_id("8:acs:r_u") == "8:acs:r_u" and fmt.short_id("someone") == "someone"
-    assert fmt.short_id("8:teamsvisitor:" + "v" * 40) == "8:teamsvisito..."
+    assert fmt.short_id("8:teamsvisitor:" + "v" * 39 + "w") == "\u2026" + "v" * 7 + "w"
     assert fmt.display_time("2026-12-01T22:39:43.999+01:00") == "2026-12-01T21:39:43Z"
     assert fmt.display_time("2026-12-01T21:39:43Z") == "2026-12-01T21:39:43Z"
     assert fmt.display_time(None) == "" and fmt.display_time("soon") == "soon"
@@ -110,11 +110,13 @@ def test_short_ids_times_and_share_times():
     assert fmt.share_time("2020-01-01T00:00:00.5Z") == "2020-01-01T00:00:00Z" and fmt.share_time(None) == ""
 
 
-def test_message_line_for_streaming_output():
-    names = fmt.remember_names({}, worst_case_messages()[-2])
-    line = fmt.message_line(worst_case_messages()[1], names, width=60)
-    assert line.startswith("2026-12-01T21:39:43Z  Bob  x x") and line.endswith("...") and len(line) == 60
-    assert fmt.message_line(worst_case_messages()[0], names) == "2026-12-01T21:39:43Z  Ann removed Bob"
+def test_watch_line_uses_the_same_names_and_words_as_the_tables():
+    line = fmt.message_line_renderer(width=60)
+    for message in reversed(worst_case_messages()[2:]):
+        line(message)
+    text = line(worst_case_messages()[1])
+    assert text.startswith("2026-12-01T21:39:43Z  Bob  x x") and text.endswith(fmt.ELLIPSIS) and len(text) == 60
+    assert line(worst_case_messages()[0]) == "2026-12-01T21:39:43Z  Ann with a very\u2026 removed Bob"
 
 
 def test_message_show_adds_edited_and_deleted():
@@ -128,13 +130,13 @@ def test_thread_participant_receipt_user_rows():
     assert fmt.transform_thread_create({"chatThread": {"id": "19:x", "topic": "t", "createdOn": MICROS,
                                                        "createdBy": USER}, "errors": []}) == {
         "Id": "19:x", "Topic": "t", "CreatedOn": "2026-12-01T21:39:43Z"}
-    assert fmt.transform_thread_show({"id": "19:x", "createdBy": ANN})["CreatedBy"] == "a4db4cb1..."
+    assert fmt.transform_thread_show({"id": "19:x", "createdBy": ANN})["CreatedBy"] == "\u2026ecc96de7"
     assert "Deleted" not in fmt.transform_thread_show({"id": "19:x"})
     assert fmt.transform_thread_show({"id": "19:x", "deletedOn": MICROS})["Deleted"] == "yes"
     assert fmt.transform_participant_list([{"identifier": USER, "displayName": None}]) == [
         {"User": "8:acs:r_u", "DisplayName": "", "ShareHistoryTime": ""}]
     assert fmt.transform_receipt_list([{"sender": ANN, "chatMessageId": "1", "readOn": MICROS}]) == [
-        {"Sender": "a4db4cb1...", "ChatMessageId": "1", "ReadOn": "2026-12-01T21:39:43Z"}]
+        {"Sender": "\u2026ecc96de7", "ChatMessageId": "1", "ReadOn": "2026-12-01T21:39:43Z"}]
     assert fmt.transform_user(USER) == {"RawId": "8:acs:r_u"}
     assert fmt.transform_message_send({"id": "5"}) == {"Id": "5"}
 

@@ -129,7 +129,7 @@ def test_system_messages_read_as_words_with_names_learnt_on_the_way():
     line = message_line_renderer()
     assert line(system(1, "participantAdded", ANN, [(ANN, "Ann")])).endswith("Z  Ann joined")
     assert line(system(2, "participantAdded", ANN, [(BOB, "Bob")])).endswith("Z  Ann added Bob")
-    assert line(system(3, "topicUpdated", BOB, topic="Release")).endswith("Z  Bob set the topic to 'Release'")
+    assert line(system(3, "topicUpdated", BOB, topic="Release")).endswith('Z  Bob changed the topic to "Release"')
     assert line(system(4, "participantRemoved", ANN, [(BOB, None)])).endswith("Z  Ann removed Bob")
     assert line(system(5, "participantRemoved", BOB, [(BOB, None)])).endswith("Z  Bob left")
     stranger = "8:acs:11111111-2222-3333-4444-555555555555_0c0ffee0-0000-0000-0000-000000000000"

@@ -1,0 +1,156 @@
+"""What a new user meets in the first hour, against the live emulator: output a shell line can use, and
+failures that are quick and clear."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from cli_harness import run
+
+pytestmark = pytest.mark.live
+
+
+@pytest.fixture(scope="module")
+def env(emulator: Any) -> dict[str, str]:
+    """Variables of a user with a chat token on the session emulator."""
+    values = {"REQUESTS_CA_BUNDLE": emulator.ca_bundle, "AZURE_COMMUNICATION_CONNECTION_STRING":
+              emulator.connection_string, "AZURE_COMMUNICATION_ENDPOINT": emulator.endpoint.rstrip("/")}
+    issued = run("communication", "identity", "token", "issue", "--scope", "chat", env=values)
+    assert issued.exit_code == 0, issued
+    return {**values, "AZURE_COMMUNICATION_ACCESS_TOKEN": issued.result["token"]}
+
+
+def _new_user(env: dict[str, str]) -> str:
+    created = run("communication", "identity", "user", "create", env=env)
+    assert created.exit_code == 0, created
+    return created.result["rawId"]
+
+
+def test_thread_create_tsv_is_just_the_thread_id(env: dict[str, str]) -> None:
+    result = run("communication", "chat", "thread", "create", "--topic", "tsv", "-o", "tsv", env=env)
+    assert result.exit_code == 0, result
+    thread_id = result.stdout.strip()
+    assert thread_id.startswith("19:") and thread_id.endswith("@thread.v2") and "\t" not in result.stdout
+    shown = run("communication", "chat", "thread", "show", "-t", thread_id, env=env)
+    assert shown.exit_code == 0 and shown.result["topic"] == "tsv", shown
+
+
+def test_thread_create_keeps_its_json_shape_and_query(env: dict[str, str]) -> None:
+    result = run("communication", "chat", "thread", "create", "--topic", "json", env=env)
+    assert set(result.result) == {"chatThread", "errors"} and result.result["errors"] == []
+    queried = run("communication", "chat", "thread", "create", "--topic", "q", "--query", "chatThread.topic",
+                  "-o", "tsv", env=env)
+    assert queried.stdout.strip() == "q", queried
+    table = run("communication", "chat", "thread", "create", "--topic", "table", "-o", "table", env=env)
+    assert table.stdout.splitlines()[0].split() == ["Id", "Topic", "CreatedOn"], table
+
+
+def test_participant_add_prints_the_added_users_in_tsv_and_table(env: dict[str, str]) -> None:
+    thread = run("communication", "chat", "thread", "create", "--topic", "add", "-o", "tsv", env=env).stdout.strip()
+    first, second = _new_user(env), _new_user(env)
+    tsv = run("communication", "chat", "participant", "add", "-t", thread, "--user", first, second, "-o", "tsv",
+              env=env)
+    assert tsv.exit_code == 0 and tsv.stdout.split() == [first, second], tsv
+    third = _new_user(env)
+    table = run("communication", "chat", "participant", "add", "-t", thread, "--user", third, "--display-name",
+                "Carol", "-o", "table", env=env)
+    lines = table.stdout.splitlines()
+    assert lines[0].split() == ["User", "DisplayName", "ShareHistoryTime"], table
+    assert "Carol" in lines[2] and lines[2].split()[-1] == "all" and third[-8:] in lines[2]
+    fourth = _new_user(env)
+    as_json = run("communication", "chat", "participant", "add", "-t", thread, "--user", fourth, env=env)
+    assert as_json.exit_code == 0 and as_json.result == [] and as_json.stdout.strip() == "[]", as_json
+    listed = run("communication", "chat", "participant", "list", "-t", thread, "--query", "[].identifier.rawId",
+                 env=env)
+    assert {first, second, third, fourth} <= set(listed.result)
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def attempts():
+    """Counts what reaches the transport (each retry is one more send)."""
+    from unittest import mock
+
+    from azure.core.pipeline.transport import RequestsTransport
+
+    original = RequestsTransport.send
+    calls: list[str] = []
+
+    def spy(self, request, **kwargs):
+        calls.append(request.method)
+        return original(self, request, **kwargs)
+
+    with mock.patch.object(RequestsTransport, "send", spy):
+        yield calls
+
+
+@pytest.mark.parametrize("kind", ["untrusted certificate", "refused connection"])
+def test_permanent_connection_failures_are_not_retried_by_chat_or_identity(env, emulator, attempts, kind):
+    """azure-core retried these 3 times with back-off for GETs (about 5 s) but never for POSTs: now every
+    command gives up at once, with the same one line."""
+    if kind == "untrusted certificate":
+        target, variables = emulator.endpoint.rstrip("/"), {"REQUESTS_CA_BUNDLE": None, "CURL_CA_BUNDLE": None}
+        expected = "TLS verification failed for"
+    else:
+        target, variables = f"https://127.0.0.1:{_closed_port()}", {}
+        expected = "connection refused"
+    key = env["AZURE_COMMUNICATION_CONNECTION_STRING"].split("accesskey=", 1)[1]
+    commands = {
+        "chat GET": ["communication", "chat", "thread", "list", "--endpoint", target],
+        "chat POST": ["communication", "chat", "thread", "create", "--topic", "t", "--endpoint", target],
+        "identity POST": ["communication", "identity", "user", "create", "--connection-string",
+                          f"endpoint={target}/;accesskey={key}"],
+    }
+    for name, args in commands.items():
+        attempts.clear()
+        result = run(*args, env={**env, **variables})
+        assert result.exit_code == 1 and len(result.error_lines) == 1, (name, result)
+        assert expected in result.error_lines[0], (name, result)
+        assert len(attempts) == 1, f"{name}: {len(attempts)} attempts"
+
+
+def test_failures_that_may_heal_are_still_retried():
+    from azure.core.exceptions import ServiceRequestError, ServiceResponseError
+    from azure.core.pipeline.transport import HttpRequest
+
+    from azext_communication._retry import retry_policy
+
+    policy = retry_policy()
+
+    class Request:
+        http_request = HttpRequest("GET", "https://127.0.0.1/chat/threads")
+
+    def retried(error: Exception) -> bool:
+        return policy.increment(policy.configure_retries({}), response=Request(), error=error)
+
+    assert retried(ServiceRequestError("Connection aborted.", error=ConnectionResetError(104, "reset")))
+    assert retried(ServiceResponseError("Read timed out."))
+    assert not retried(ServiceRequestError("x", error=ConnectionRefusedError(111, "Connection refused")))
+    assert not retried(ServiceRequestError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed"))
+
+
+def test_connecting_is_bounded_even_without_a_timeout_setting(tmp_path):
+    """azure-core waits 300 s to connect to a host that drops packets, and retries GETs three times."""
+    from types import SimpleNamespace
+    from unittest import mock
+
+    from azext_communication._client_factory import CONNECT_TIMEOUT, _client_options
+
+    cli_ctx = SimpleNamespace(config=SimpleNamespace(config_path=str(tmp_path / "config")), data={},
+                              register_event=lambda *a, **k: None)
+    with mock.patch.dict("os.environ", {"AZURE_COMMUNICATION_TIMEOUT": ""}), \
+            mock.patch("azext_communication._client_factory.skip_arm_transforms"):
+        options = _client_options(cli_ctx, "chat", "https://x", {})
+        assert options["connection_timeout"] == CONNECT_TIMEOUT <= 10 and "read_timeout" not in options
+    with mock.patch.dict("os.environ", {"AZURE_COMMUNICATION_TIMEOUT": "30"}), \
+            mock.patch("azext_communication._client_factory.skip_arm_transforms"):
+        options = _client_options(cli_ctx, "chat", "https://x", {})
+        assert options["connection_timeout"] == options["read_timeout"] == 30
