@@ -221,7 +221,7 @@ def _follow(client: Any, after: str | None, start_time: datetime | None, interva
     caller = get_error_context().get("caller")
     poller = MessagePoller(client, after=after, start_time=start_time)
     try:
-        for message in poller.follow(interval, timeout, on_retry=_retry_warning):
+        for message in poller.follow(interval, timeout, on_retry=_retry_warning, unreachable=_unreachable):
             item = plain(message)
             yield item
             if caller and _removes(item, caller):
@@ -230,6 +230,13 @@ def _follow(client: Any, after: str | None, start_time: datetime | None, interva
     except MessageNotInThreadError as ex:
         raise ResourceNotFoundError(
             f"Message '{ex.message_id}' (--after) was not found in chat thread '{client.thread_id}'.") from None
+
+
+def _unreachable(ex: BaseException) -> bool:
+    """A refused connection or an unknown host name: a wrong endpoint, unless the service answered before."""
+    from ._errors import PERMANENT_FAILURES, connection_failure
+
+    return connection_failure(ex) in PERMANENT_FAILURES
 
 
 def _removes(message: dict[str, Any], raw_id: str) -> bool:

@@ -554,3 +554,13 @@ def test_after_a_message_that_is_not_in_the_thread_exits_3(service: Service, com
     assert result.exit_code == 3
     line = one_error_line(result)
     assert "1706691600123" in line and "not found" in line
+
+
+@pytest.mark.parametrize("command", [["watch"], ["wait", "--contains", "x"]])
+def test_an_endpoint_that_refuses_connections_fails_at_once(service: Service, command: list[str]):
+    t0 = time.monotonic()
+    result = run("communication", "chat", "message", *command, "-t", "19:abc@thread.v2", "--endpoint",
+                 "https://127.0.0.1:1", "--access-token", service.token,
+                 env={"REQUESTS_CA_BUNDLE": service.emu.ca_bundle})
+    assert result.exit_code == 1 and "127.0.0.1:1" in one_error_line(result)
+    assert time.monotonic() - t0 < 5
