@@ -154,3 +154,13 @@ def test_connecting_is_bounded_even_without_a_timeout_setting(tmp_path):
             mock.patch("azext_communication._client_factory.skip_arm_transforms"):
         options = _client_options(cli_ctx, "chat", "https://x", {})
         assert options["connection_timeout"] == options["read_timeout"] == 30
+
+
+def test_token_output_warns_about_the_secret_only_when_az_is_told_to(env: dict[str, str]) -> None:
+    """As the README says: core 2.91 prints the secrets warning only with clients.show_secrets_warning on."""
+    quiet = run("communication", "identity", "token", "issue", "--scope", "chat", env=env)
+    assert quiet.exit_code == 0 and "secrets" not in quiet.stderr, quiet
+    told = run("communication", "identity", "token", "issue", "--scope", "chat",
+               env={**env, "AZURE_CLIENTS_SHOW_SECRETS_WARNING": "true"})
+    assert told.exit_code == 0 and "the following secrets: token" in told.stderr, told
+    assert told.result["token"] not in told.stderr
