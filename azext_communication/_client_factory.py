@@ -144,3 +144,13 @@ def cf_identity(cli_ctx: Any, kwargs: dict[str, Any]) -> Any:
     conn_str = kwargs.pop("connection_string")
     options = _client_options(cli_ctx, "identity", _connection_string_endpoint(conn_str), kwargs)
     return CommunicationIdentityClient.from_connection_string(conn_str, **options)
+
+
+def cf_emulator_admin(cli_ctx: Any, kwargs: dict[str, Any]) -> Any:
+    """The admin API of a running emulator (event subscriptions), from the resolved connection string."""
+    from ._emulator_admin import EmulatorAdmin
+
+    conn_str = kwargs.pop("connection_string")
+    install_log_redaction()
+    skip_arm_transforms(cli_ctx)
+    return EmulatorAdmin(conn_str, timeout=resolve_timeout(cli_ctx), user_agent=user_agent())

@@ -253,6 +253,12 @@ def transform_token(result: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def transform_event_subscriptions(result: Any) -> list[dict[str, Any]]:
+    """Name, Endpoint (base URL, shortened to fit), Schema and the delivery counts, one row per subscription."""
+    rows = result if isinstance(result, list) else [result]
+    return fit([{"Name": s.get("name"), "Endpoint": s.get("endpointBaseUrl"), "Schema": s.get("eventDeliverySchema"),
+                 "Delivered": s.get("delivered"), "Failed": s.get("failed"), "Pending": s.get("pending"),
+                 "DeadLettered": s.get("deadLettered")} for s in rows if isinstance(s, dict)], "Endpoint")
 # ---------------------------------------------------------------------------------------------- watch lines
 def message_line_renderer(width: int | None = TABLE_WIDTH) -> Callable[[dict[str, Any]], str]:
     """The `-o table` line of `message watch`: `message_line` with the display names learnt from the messages

@@ -335,4 +335,55 @@ examples:
     text: az communication emulator start --data-dir ./chat-data --throttle
   - name: Answer the next two requests with 429 (Retry-After 1 s), to see the client retry.
     text: az communication emulator start --port 0 --fault 429:2:1
+  - name: Deliver the chat events (Event Grid schema) to a local Azure Functions host.
+    text: az communication emulator start --event-webhook "http://localhost:7071/runtime/webhooks/EventGrid?functionName=OnChat"
+  - name: Subscriptions from a file, persisted with the data, retries 100 times faster (for tests).
+    text: az communication emulator start --data-dir ./chat-data --events-config events.json --event-retry-scale 0.01
+"""
+
+helps["communication emulator subscription"] = """
+type: group
+short-summary: Event subscriptions of a running emulator, which delivers the Event Grid chat events to webhooks.
+long-summary: >
+    The commands talk to the emulator named by --connection-string (or AZURE_COMMUNICATION_CONNECTION_STRING),
+    signed with its access key. Each subscription shows its delivery counts: delivered, failed (attempts that
+    failed), pending and deadLettered (appended to deadletter/<NAME>.jsonl in the emulator's folder).
+"""
+
+helps["communication emulator subscription create"] = """
+type: command
+short-summary: Subscribe a webhook to the chat events, after validating it as Event Grid does.
+long-summary: >
+    Event Grid schema endpoints must answer the SubscriptionValidationEvent with
+    {"validationResponse": "<validationCode>"} (HTTP 200); CloudEvents endpoints must answer the OPTIONS request
+    with WebHook-Allowed-Origin. The subscription receives the events of chat writes made after it was created.
+examples:
+  - name: Deliver every chat event to a local Azure Functions host.
+    text: az communication emulator subscription create --name bot --endpoint "http://localhost:7071/runtime/webhooks/EventGrid?functionName=OnChat"
+  - name: Only new messages of one thread, as CloudEvents, without the handshake.
+    text: az communication emulator subscription create --name thread-watch --endpoint http://localhost:8080/events --event-delivery-schema CloudEventSchemaV1_0 --included-event-types ChatMessageReceivedInThread --subject-begins-with "thread/19:abc@thread.v2/" --skip-validation
+"""
+
+helps["communication emulator subscription list"] = """
+type: command
+short-summary: List the event subscriptions with their delivered, failed, pending and dead-lettered counts.
+examples:
+  - name: See how deliveries are going.
+    text: az communication emulator subscription list -o table
+"""
+
+helps["communication emulator subscription show"] = """
+type: command
+short-summary: Show one event subscription and its delivery counts.
+examples:
+  - name: Show the subscription named bot.
+    text: az communication emulator subscription show --name bot
+"""
+
+helps["communication emulator subscription delete"] = """
+type: command
+short-summary: Delete an event subscription; its pending events are dropped.
+examples:
+  - name: Delete the subscription named bot without a prompt.
+    text: az communication emulator subscription delete --name bot --yes
 """

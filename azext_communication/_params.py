@@ -194,3 +194,53 @@ def load_arguments(loader: Any, _: Any) -> None:
         c.argument("faults", options_list=["--fault"], nargs="+", validator=v.validate_faults,
                    help="Answer the next requests with a fault, to test retries: MODE:COUNT[:VALUE] with MODE one "
                         "of 429, 503, close, stall (VALUE: Retry-After seconds, or stall seconds).")
+        c.argument("event_webhooks", options_list=["--event-webhook"], action="append",
+                   help="Deliver every chat event (Event Grid schema) to this webhook URL, validated at start. "
+                        "Repeat the option for several webhooks.")
+        c.argument("events_config", options_list=["--events-config"],
+                   help='Event subscriptions from a JSON file: {"subscriptions": [{"name", "endpoint", '
+                        '"eventDeliverySchema", "filter", "retryPolicy", "skipValidation"}]}.')
+        c.argument("event_retry_scale", options_list=["--event-retry-scale"], type=float,
+                   help="Multiply the event retry schedule (and the delivery timeout and TTL) by this factor, "
+                        "e.g. 0.01 in tests. Default 1.")
+        c.argument("events_include_actor", options_list=["--events-include-actor"], action="store_true",
+                   help="Send user-level event copies to the user who acted too (the older documented behaviour).")
+
+    # ---------------------------------------------------------------- emulator event subscriptions
+    from .commands import EMULATOR_SUBSCRIPTION_COMMANDS
+
+    for scope in EMULATOR_SUBSCRIPTION_COMMANDS:
+        with loader.argument_context(scope) as c:
+            c.extra("connection_string", options_list=["--connection-string"], validator=v.validate_connection_string,
+                    help="The connection string the emulator printed at start. Default: "
+                         "AZURE_COMMUNICATION_CONNECTION_STRING, then `az config` communication.connection_string.")
+    with loader.argument_context("communication emulator subscription list") as c:
+        c.argument("max_items", options_list=["--max-items"], help="Stop after this many subscriptions.",
+                   validator=v.validate_max_items)
+    for name in ("show", "delete"):
+        with loader.argument_context(f"communication emulator subscription {name}") as c:
+            c.argument("name", options_list=["--name", "-n"], help="The name of the event subscription.",
+                       validator=v.validate_event_subscription_name)
+    with loader.argument_context("communication emulator subscription create") as c:
+        c.argument("name", options_list=["--name", "-n"], validator=v.validate_event_subscription,
+                   help="The name of the new event subscription: 3 to 64 letters, digits or hyphens.")
+        c.argument("endpoint", options_list=["--endpoint"],
+                   help="The webhook URL events are POSTed to: https (verified with the normal trust store and "
+                        "REQUESTS_CA_BUNDLE), or http for localhost, e.g. an Azure Functions host's "
+                        "http://localhost:7071/runtime/webhooks/EventGrid?functionName=NAME.")
+        c.argument("event_delivery_schema", options_list=["--event-delivery-schema"],
+                   completer=_choices(v.EVENT_SCHEMAS),
+                   help="EventGridSchema (default: a JSON array of one event) or CloudEventSchemaV1_0 (one object).")
+        c.argument("included_event_types", options_list=["--included-event-types"], nargs="+",
+                   help="Only these event types, e.g. ChatMessageReceived (the Microsoft.Communication. prefix is "
+                        "optional). Default: every chat event type.")
+        c.argument("subject_begins_with", options_list=["--subject-begins-with"],
+                   help="Only events whose subject starts with this (case-insensitive), e.g. thread/<thread id>/.")
+        c.argument("subject_ends_with", options_list=["--subject-ends-with"],
+                   help="Only events whose subject ends with this (case-insensitive), e.g. /recipient/<user id>.")
+        c.argument("max_delivery_attempts", options_list=["--max-delivery-attempts"],
+                   help="Attempts before an event is dead-lettered, 1 to 30 (default 30).")
+        c.argument("event_ttl", options_list=["--event-ttl"],
+                   help="Minutes an event may wait for delivery before it is dead-lettered, 1 to 1440 (default 1440).")
+        c.argument("skip_validation", options_list=["--skip-validation"], action="store_true",
+                   help="Do not run the endpoint validation handshake before the first delivery.")

@@ -505,6 +505,37 @@ def validate_faults(namespace: Any) -> None:
             raise InvalidArgumentValueError(f"--fault: {ex}") from None
 
 
+EVENT_SCHEMAS = ("EventGridSchema", "CloudEventSchemaV1_0")
+
+
+@usage_errors
+def validate_event_subscription(namespace: Any) -> None:
+    """`emulator subscription create`: every option checked before the request, by the emulator's own rules."""
+    from azext_communication.emulator.events import subscriptions as subs
+
+    checks = (("name", "--name", subs.check_name), ("endpoint", "--endpoint", subs.check_endpoint),
+              ("included_event_types", "--included-event-types", subs.check_event_types))
+    for dest, option, check in checks:
+        value = getattr(namespace, dest, None)
+        if value is None and dest == "included_event_types":
+            continue
+        try:
+            check(value, option)
+        except ValueError as ex:
+            raise InvalidArgumentValueError(str(ex)) from None
+    schema = getattr(namespace, "event_delivery_schema", None)
+    if schema is not None:
+        namespace.event_delivery_schema = check_choice(schema, EVENT_SCHEMAS, "--event-delivery-schema")
+    if getattr(namespace, "max_delivery_attempts", None) is not None:
+        namespace.max_delivery_attempts = parse_int(namespace.max_delivery_attempts, "--max-delivery-attempts", 1, 30)
+    if getattr(namespace, "event_ttl", None) is not None:
+        namespace.event_ttl = parse_int(namespace.event_ttl, "--event-ttl", 1, 1440)
+
+
+@usage_errors
+def validate_event_subscription_name(namespace: Any) -> None:
+    if not str(getattr(namespace, "name", "") or "").strip():
+        raise InvalidArgumentValueError("--name must not be empty.")
 # ----------------------------------------------------------------------------------------------------------
 # message watch / message wait
 # ----------------------------------------------------------------------------------------------------------

@@ -16,6 +16,8 @@ THREAD_CLIENT_COMMANDS = (
     f"{CHAT} message delete", f"{CHAT} message receipt send", f"{CHAT} message receipt list",
     f"{CHAT} typing send", f"{CHAT} message watch", f"{CHAT} message wait",
 )
+EMULATOR_SUBSCRIPTION_COMMANDS = tuple(f"communication emulator subscription {name}"
+                                       for name in ("create", "list", "show", "delete"))
 IDENTITY_COMMANDS = tuple(
     f"{group} {name}" for group in IDENTITY_GROUPS
     for name in ("user create", "user delete", "token issue", "token revoke", "token get-for-teams-user")
@@ -27,7 +29,7 @@ def load_command_table(loader: Any, _: Any) -> None:
     from azure.cli.core.commands import CliCommandType
 
     from . import _format as fmt
-    from ._client_factory import cf_chat, cf_chat_thread, cf_chat_thread_poll, cf_identity
+    from ._client_factory import cf_chat, cf_chat_thread, cf_chat_thread_poll, cf_emulator_admin, cf_identity
     from ._errors import handle_exception
 
     custom = CliCommandType(operations_tmpl="azext_communication.custom#{}")
@@ -84,3 +86,10 @@ def load_command_table(loader: Any, _: Any) -> None:
 
     with loader.command_group("communication emulator", custom_command_type=custom, is_preview=True) as g:
         g.custom_command("start", "start_emulator")
+
+    with loader.command_group("communication emulator subscription", client_factory=cf_emulator_admin,
+                              **common) as g:
+        g.custom_command("create", "create_event_subscription", table_transformer=fmt.transform_event_subscriptions)
+        g.custom_command("list", "list_event_subscriptions", table_transformer=fmt.transform_event_subscriptions)
+        g.custom_command("show", "show_event_subscription", table_transformer=fmt.transform_event_subscriptions)
+        g.custom_command("delete", "delete_event_subscription", confirmation=True)

@@ -313,14 +313,51 @@ def get_token_for_teams_user(client: Any, aad_token: str, client_id: str, user_o
 # ---------------------------------------------------------------------------------------------- emulator
 def start_emulator(host: str = "127.0.0.1", port: int = 8443, data_dir: str | None = None,
                    access_key: str | None = None, throttle: bool = False, json_output: bool = False,
-                   faults: list[str] | None = None) -> None:
+                   faults: list[str] | None = None, event_webhooks: list[str] | None = None,
+                   events_config: str | None = None, event_retry_scale: float | None = None,
+                   events_include_actor: bool = False) -> None:
     """Run the local emulator in the foreground until interrupted (it prints its own start-up errors)."""
     from azext_communication.emulator.cli import run_emulator
+    from azext_communication.emulator.events.subscriptions import EventSettings
 
-    extra = {"faults": faults} if faults else {}
+    extra: dict[str, Any] = {"faults": faults} if faults else {}
+    if event_webhooks or events_config or event_retry_scale is not None or events_include_actor:
+        extra["events"] = EventSettings(tuple(event_webhooks or ()), events_config,
+                                        1.0 if event_retry_scale is None else event_retry_scale,
+                                        bool(events_include_actor))
     code = run_emulator(host=host, port=port, data_dir=data_dir, access_key=access_key, throttle=throttle,
                         json_output=json_output, **extra)
     if code == 2:
         exit_usage(InvalidArgumentValueError("The emulator refused an option value (see the message above)."))
     if code:
         raise UnclassifiedUserFault(f"The emulator could not start on {host}:{port} (see the message above).")
+
+
+# ---------------------------------------------------------------------------------------------- emulator events
+def create_event_subscription(client: Any, name: str, endpoint: str, event_delivery_schema: str | None = None,
+                              included_event_types: list[str] | None = None, subject_begins_with: str | None = None,
+                              subject_ends_with: str | None = None, max_delivery_attempts: int | None = None,
+                              event_ttl: int | None = None, skip_validation: bool = False) -> Any:
+    """Add a subscription to a running emulator; it validates the endpoint first, as Event Grid does."""
+    body: dict[str, Any] = {"name": name, "endpoint": endpoint, "skipValidation": bool(skip_validation)}
+    if event_delivery_schema:
+        body["eventDeliverySchema"] = event_delivery_schema
+    body["filter"] = {k: v for k, v in (("includedEventTypes", included_event_types),
+                                        ("subjectBeginsWith", subject_begins_with),
+                                        ("subjectEndsWith", subject_ends_with)) if v is not None}
+    body["retryPolicy"] = {k: v for k, v in (("maxDeliveryAttempts", max_delivery_attempts),
+                                             ("eventTimeToLiveInMinutes", event_ttl)) if v is not None}
+    return client.create(body)
+
+
+def list_event_subscriptions(client: Any, max_items: int | None = None) -> Any:
+    subscriptions = client.list()
+    return subscriptions if max_items is None else subscriptions[:max_items]
+
+
+def show_event_subscription(client: Any, name: str) -> Any:
+    return client.show(name)
+
+
+def delete_event_subscription(client: Any, name: str) -> None:
+    client.delete(name)

@@ -23,6 +23,8 @@ EXPECTED_COMMANDS = {
     "communication chat message receipt send", "communication chat message receipt list",
     "communication chat typing send",
     "communication emulator start",
+    "communication emulator subscription create", "communication emulator subscription list",
+    "communication emulator subscription show", "communication emulator subscription delete",
 } | {f"communication {g} {c}" for g in ("identity", "user-identity")
      for c in ("user create", "user delete", "token issue", "token revoke", "token get-for-teams-user")}
 CONFIRMED = {name for name in EXPECTED_COMMANDS if name.endswith((" delete", " remove", " revoke"))}

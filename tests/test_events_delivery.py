@@ -16,7 +16,7 @@ import pytest
 from azure.core.messaging import CloudEvent
 from azure.eventgrid import EventGridEvent
 from event_facts import ALICE, BOB, THREAD, record
-from webhook_receiver import Receiver
+from webhook_receiver import Receiver, wait_until
 
 from azext_communication.emulator.errors import BadRequest, Conflict, NotFound
 from azext_communication.emulator.events import EventService, Outbox, payloads
@@ -52,14 +52,6 @@ def dead_letters(tmp_path: Path, name: str) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
-def wait(cond, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.01)
-    return cond()
-
 
 def test_event_grid_schema_handshake_then_one_event_per_post_with_aeg_headers(service: EventService) -> None:
     with Receiver() as hook:
@@ -84,7 +76,7 @@ def test_event_grid_schema_handshake_then_one_event_per_post_with_aeg_headers(se
             assert r.headers["aeg-output-event-id"] == body[0]["id"]
             EventGridEvent.from_dict(body[0])
         assert [r.events[0]["eventType"] for r in got] == [P + "ChatMessageReceivedInThread", P + "ChatMessageReceived"]
-        assert wait(lambda: service.get("bot-1")["delivered"] == 2)
+        assert wait_until(lambda: service.get("bot-1")["delivered"] == 2)
         assert service.get("BOT-1")["pending"] == 0
 
 
@@ -175,7 +167,7 @@ def test_retries_follow_the_scaled_schedule_then_succeed(service: EventService) 
         assert len({r.events[0]["id"] for r in got}) == 1
         gaps = [b.at - a.at for a, b in zip(got, got[1:], strict=False)]
         assert gaps[0] >= RETRY_SCHEDULE[0] * SCALE * 0.9 and gaps[1] >= RETRY_SCHEDULE[1] * SCALE * 0.9
-        assert wait(lambda: service.get("flaky")["delivered"] == 1)
+        assert wait_until(lambda: service.get("flaky")["delivered"] == 1)
         s = service.get("flaky")
         assert (s["failed"], s["pending"], s["deadLettered"]) == (2, 0, 0)
 
@@ -190,7 +182,7 @@ def test_non_retried_statuses_dead_letter_at_once(service: EventService, tmp_pat
     with Receiver(answer=lambda r: (status, "no thanks " * 50)) as hook:
         service.create(sub("strict", hook.url, filter={"includedEventTypes": ["ChatMessageReceivedInThread"]}))
         record(service.outbox, "message.sent")
-        assert wait(lambda: service.get("strict")["deadLettered"] == 1)
+        assert wait_until(lambda: service.get("strict")["deadLettered"] == 1)
         assert len(hook.notifications()) == 1
     [dead] = dead_letters(tmp_path, "strict")
     assert dead["deadLetterReason"] == "NonRetriableError" and dead["deliveryAttempts"] == 1
@@ -206,7 +198,7 @@ def test_max_delivery_attempts_then_dead_letter(service: EventService, tmp_path:
                            filter={"includedEventTypes": ["ChatMessageReceivedInThread"]},
                            retryPolicy={"maxDeliveryAttempts": 3}))
         record(service.outbox, "message.sent")
-        assert wait(lambda: service.get("down")["deadLettered"] == 1)
+        assert wait_until(lambda: service.get("down")["deadLettered"] == 1)
         assert len(hook.notifications()) == 3
     [dead] = dead_letters(tmp_path, "down")
     assert dead["deadletterreason"] == "MaxDeliveryAttemptsExceeded" and dead["deliveryattempts"] == 3
@@ -223,7 +215,7 @@ def test_time_to_live_is_checked_at_the_next_attempt(tmp_path: Path) -> None:
             svc.create(sub("ttl", hook.url, filter={"includedEventTypes": ["ChatMessageReceivedInThread"]},
                            retryPolicy={"eventTimeToLiveInMinutes": 1}))
             record(svc.outbox, "message.sent", at=int(time.time() * 1000))
-            assert wait(lambda: svc.get("ttl")["deadLettered"] == 1)
+            assert wait_until(lambda: svc.get("ttl")["deadLettered"] == 1)
             attempts = len(hook.notifications())
         [dead] = dead_letters(tmp_path, "ttl")
         assert dead["deadLetterReason"] == "TimeToLiveExceeded" and dead["deliveryAttempts"] == attempts
@@ -266,7 +258,7 @@ def test_full_queue_dead_letters_new_events_and_spares_the_chat_api(tmp_path: Pa
             for i in range(10):
                 record(svc.outbox, "message.sent", tag=f"m{i}")
             assert time.monotonic() - started < 0.5
-            assert wait(lambda: svc.get("small")["deadLettered"] >= 6)
+            assert wait_until(lambda: svc.get("small")["deadLettered"] >= 6)
             s = svc.get("small")
             assert s["pending"] <= 3
         dead = dead_letters(tmp_path, "small")
@@ -297,7 +289,7 @@ def test_hanging_endpoint_times_out_and_is_retried(tmp_path: Path) -> None:
             svc.create(sub("hang", hook.url, filter={"includedEventTypes": ["ChatMessageReceivedInThread"]},
                            retryPolicy={"maxDeliveryAttempts": 2}))
             record(svc.outbox, "message.sent")
-            assert wait(lambda: svc.get("hang")["deadLettered"] == 1, timeout=15)
+            assert wait_until(lambda: svc.get("hang")["deadLettered"] == 1, timeout=15)
         [dead] = dead_letters(tmp_path, "hang")
         assert dead["lastDeliveryOutcome"] == "TimedOut" and dead["deliveryAttempts"] == 2
     finally:
@@ -329,3 +321,24 @@ def test_a_new_subscription_gets_only_later_events(service: EventService) -> Non
         assert [e["data"]["messageBody"] for e in a.events()] == ["before", "after"]
         assert [e["data"]["messageBody"] for e in b.events()] == ["after"]
         assert a.events()[1]["data"]["senderCommunicationIdentifier"]["rawId"] == BOB != ALICE
+
+
+def test_https_endpoints_are_verified_with_the_trust_store_and_requests_ca_bundle(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from azext_communication.emulator.certs import ensure_certificates
+
+    certs = ensure_certificates(tmp_path / "tls", ["127.0.0.1"])
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    svc = make_service(tmp_path)
+    try:
+        with Receiver(tls=(str(certs.server_cert), str(certs.server_key))) as hook:
+            assert hook.url.startswith("https://")
+            with pytest.raises(BadRequest, match="TLS"):  # a private CA is not in the normal trust store
+                svc.create(sub("tls-untrusted", hook.url))
+            monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(certs.bundle))
+            svc.create(sub("tls-trusted", hook.url))
+            record(svc.outbox, "message.sent")
+            assert len(hook.wait_for(2)) == 2
+    finally:
+        svc.stop()

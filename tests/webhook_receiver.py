@@ -14,6 +14,16 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
+def wait_until(cond: Callable[[], object], timeout: float = 10.0) -> bool:
+    """Poll `cond` until it is true or `timeout` seconds passed; returns its last value as a bool."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.02)
+    return bool(cond())
+
+
 @dataclass
 class Received:
     method: str
@@ -36,7 +46,7 @@ class Receiver:
     """`with Receiver() as hook: ... hook.url ... hook.notifications()`."""
 
     def __init__(self, validate: bool = True, answer: Callable[[Received], object] | None = None,
-                 delay: float = 0.0, path: str = "/api/events") -> None:
+                 delay: float = 0.0, path: str = "/api/events", tls: tuple[str, str] | None = None) -> None:
         self.validate = validate
         self.answer = answer
         self.delay = delay
@@ -91,6 +101,14 @@ class Receiver:
                 pass  # a client that gave up (timeout tests) is expected
 
         self.server = Server(("127.0.0.1", 0), Handler)
+        self.scheme = "http"
+        if tls is not None:  # (certificate file, key file): an https webhook
+            import ssl
+
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*tls)
+            self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
+            self.scheme = "https"
         self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
                                         daemon=True)
 
@@ -103,7 +121,7 @@ class Receiver:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}{self.path}"
+        return f"{self.scheme}://127.0.0.1:{self.server.server_address[1]}{self.path}"
 
     def notifications(self) -> list[Received]:
         with self.lock:

@@ -13,6 +13,7 @@ import signal
 import sys
 import threading
 
+from .events.subscriptions import EventSettings
 from .server import IDLE_TIMEOUT, REQUEST_TIMEOUT, EmulatorServer, emulator_home
 from .wire import FAULT_MODES
 
@@ -46,14 +47,23 @@ def _fault_arg(value: str) -> str:
     return value
 
 
-def _seconds(value: str) -> float:
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = -1.0
-    if not 0 < seconds <= 86400:
-        raise argparse.ArgumentTypeError(f"invalid duration '{value}': expected seconds between 0 and 86400")
-    return seconds
+def _positive(high: float, what: str, expected: str):
+    """An argparse type: a number in (0, high], else the one-line message `invalid <what> '<value>': <expected>`."""
+
+    def _parse(value: str) -> float:
+        try:
+            number = float(value)
+        except ValueError:
+            number = -1.0
+        if not 0 < number <= high:  # also false for nan
+            raise argparse.ArgumentTypeError(f"invalid {what} '{value}': {expected}")
+        return number
+
+    return _parse
+
+
+_seconds = _positive(86400, "duration", "expected seconds between 0 and 86400")
+_scale = _positive(1000, "factor", "expected a number greater than 0 and at most 1000")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -79,6 +89,17 @@ def build_parser() -> argparse.ArgumentParser:
                         f"{REQUEST_TIMEOUT:g}; slower clients get 408).")
     p.add_argument("--idle-timeout", type=_seconds, default=IDLE_TIMEOUT, metavar="SECONDS",
                    help=f"Time a keep-alive connection may wait for its next request (default {IDLE_TIMEOUT:g}).")
+    p.add_argument("--event-webhook", action="append", default=None, metavar="URL", dest="event_webhooks",
+                   help="Deliver every chat event (Event Grid schema) to this webhook, validated at start. "
+                        "Repeatable.")
+    p.add_argument("--events-config", default=None, metavar="FILE",
+                   help='Event subscriptions from a JSON file: {"subscriptions": [{"name", "endpoint", '
+                        '"eventDeliverySchema", "filter", "retryPolicy", "skipValidation"}]}.')
+    p.add_argument("--event-retry-scale", type=_scale, default=1.0, metavar="FACTOR",
+                   help="Multiply the event retry schedule (and delivery timeout and TTL) by FACTOR, e.g. 0.01 in "
+                        "tests (default 1).")
+    p.add_argument("--events-include-actor", action="store_true",
+                   help="Send user-level event copies to the user who acted too (the older documented behaviour).")
     p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
                    help="Logging level on stderr (default INFO).")
     return p
@@ -108,7 +129,7 @@ def _setup_logging(level: str = "INFO") -> None:
 def run_emulator(host: str = "127.0.0.1", port: int = 8443, data_dir: str | None = None,
                  access_key: str | None = None, throttle: bool = False, json_output: bool = False,
                  faults: list[str] | None = None, request_timeout: float = REQUEST_TIMEOUT,
-                 idle_timeout: float = IDLE_TIMEOUT) -> int:
+                 idle_timeout: float = IDLE_TIMEOUT, events: EventSettings | None = None) -> int:
     """Run the emulator in the foreground until SIGINT/SIGTERM; returns the exit code (0 on a clean stop,
     2 for an invalid option value, 1 when it cannot start)."""
     _setup_logging(logging.getLevelName(log.level) if log.level else "INFO")
@@ -127,7 +148,7 @@ def run_emulator(host: str = "127.0.0.1", port: int = 8443, data_dir: str | None
             fault_specs = [parse_fault(f) for f in faults or []]
             server = EmulatorServer(host=host, port=port, data_dir=data_dir, access_key=access_key,
                                     throttle=throttle, faults=fault_specs, request_timeout=request_timeout,
-                                    idle_timeout=idle_timeout)
+                                    idle_timeout=idle_timeout, events=events)
             server.start()
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
@@ -176,4 +197,6 @@ def main(argv: list[str] | None = None) -> int:
     _setup_logging(args.log_level)
     return run_emulator(host=args.host, port=args.port, data_dir=args.data_dir, access_key=args.access_key,
                         throttle=args.throttle, json_output=args.json_output, faults=args.fault,
-                        request_timeout=args.request_timeout, idle_timeout=args.idle_timeout)
+                        request_timeout=args.request_timeout, idle_timeout=args.idle_timeout,
+                        events=EventSettings(tuple(args.event_webhooks or ()), args.events_config,
+                                             args.event_retry_scale, args.events_include_actor))

@@ -22,6 +22,11 @@ from pathlib import Path
 from typing import IO
 
 from .certs import CertPaths, ensure_certificates, write_private
+from .errors import EmulatorError
+from .events import EventService, Outbox
+from .events.observer import observer
+from .events.payloads import resource_topic
+from .events.subscriptions import EventSettings
 from .http1 import RequestHandler
 from .model import ChatModel
 from .store import MemoryStore, SqliteStore, Store
@@ -129,7 +134,8 @@ class EmulatorServer:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, data_dir: str | os.PathLike | None = None,
                  access_key: str | None = None, throttle: bool = False, faults: list[dict] | None = None,
-                 request_timeout: float = REQUEST_TIMEOUT, idle_timeout: float = IDLE_TIMEOUT) -> None:
+                 request_timeout: float = REQUEST_TIMEOUT, idle_timeout: float = IDLE_TIMEOUT,
+                 events: EventSettings | None = None) -> None:
         if not (request_timeout > 0 and idle_timeout > 0):
             raise ValueError("timeouts must be positive")
         self.request_timeout = request_timeout
@@ -152,6 +158,9 @@ class EmulatorServer:
         self._lock_file: IO | None = None
         self.model: ChatModel | None = None
         self.app: WireApp | None = None
+        self.event_settings = events or EventSettings()
+        self._declared = self.event_settings.declared()  # ValueError (one line) before anything starts
+        self.events: EventService | None = None
         self._stopped = False
 
     # ------------------------------------------------------------------ lifecycle
@@ -175,7 +184,8 @@ class EmulatorServer:
         try:
             resource = str(uuid.uuid5(uuid.NAMESPACE_URL, "acs-emulator:" + self.access_key))
             self.model = ChatModel(store, resource_id=resource)
-            self.app = WireApp(self.model, self.access_key, throttle=self.throttle)
+            self.events = self._event_service(store)
+            self.app = WireApp(self.model, self.access_key, throttle=self.throttle, events=self.events)
             for spec in self._initial_faults:
                 self.app.faults.add(FaultInjector.parse(spec))
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -191,8 +201,22 @@ class EmulatorServer:
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2},
                                         name="acs-emulator", daemon=True)
         self._thread.start()
+        self.events.validation_base = self.endpoint
+        try:
+            self.events.start(self._declared)  # validation handshakes need the endpoint: after bind
+        except EmulatorError as exc:
+            self.stop()
+            raise RuntimeError(str(exc)) from None
         log.info("emulator listening on %s", self.endpoint)
         return self
+
+    def _event_service(self, store: Store) -> EventService:
+        """Events: the model's changes go to an outbox in the write's transaction; the service delivers them."""
+        outbox = Outbox(store)
+        self.model.observers.append(observer(outbox))
+        s = self.event_settings
+        return EventService(store, outbox, resource_topic(self.model.resource_id), folder=self.folder,
+                            retry_scale=s.retry_scale, include_actor=s.include_actor, separate_process=True)
 
     def _release_lock(self) -> None:
         if self._lock_file is not None:
@@ -212,6 +236,8 @@ class EmulatorServer:
             self._server.close_connections()
         if self._thread is not None:
             self._thread.join(5)
+        if self.events is not None:
+            self.events.stop()
         if self.model is not None:
             self.model.close()
         self._release_lock()

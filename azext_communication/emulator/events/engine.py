@@ -1,9 +1,11 @@
 """Scheduling of deliveries for one subscription: a bounded queue, per-thread order, retries, dead-lettering.
 
-One worker thread per subscription. Its queue is split into lanes, one per chat thread: the head of a lane is
-attempted, and while it waits for a retry the rest of that lane waits too (so a subscriber sees each thread's
-events in the order the writes were acknowledged), while other lanes go on. How an event is sent is the
-target's business (`targets.py`); this module only decides when, how often, and what happens after.
+One worker per subscription. Its queue is split into lanes, one per chat thread: only the head of a lane is
+attempted, and while it is in flight or waits for a retry the rest of that lane waits too (so a subscriber sees
+each thread's events in the order the writes were acknowledged), while other lanes go on. The worker has
+`CONCURRENCY` delivery threads, each with its own connection, so that different chat threads' events are in
+flight at once (Event Grid delivers concurrently too); one lane is never in flight twice. How an event is sent
+is the target's business (`targets.py`); this module only decides when, how often, and what happens after.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ log = logging.getLogger("azext_communication.emulator")
 RETRY_SCHEDULE = (10, 30, 60, 300, 600, 1800, 3600, 10800, 21600, 43200)  # seconds after failure n (decision 10)
 NON_RETRIED = frozenset({400, 401, 403, 413})
 DEFAULT_CAPACITY = 10_000
+CONCURRENCY = 4  # delivery threads (connections) per subscription
 
 
 def retry_delay(failures: int, scale: float = 1.0) -> float:
@@ -68,11 +71,12 @@ class _Progress:
 class Worker:
     """Delivers one subscription's events through its target (see the module doc)."""
 
-    def __init__(self, sub: Subscription, target: Target, sink: dl.DeadLetterSink, scale: float = 1.0,
-                 capacity: int = DEFAULT_CAPACITY, from_seq: int = 0, counts: Counts | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, sub: Subscription, targets: Callable[[], Target], sink: dl.DeadLetterSink,
+                 scale: float = 1.0, capacity: int = DEFAULT_CAPACITY, from_seq: int = 0,
+                 counts: Counts | None = None, clock: Callable[[], float] = time.time,
+                 concurrency: int = CONCURRENCY) -> None:
         self.sub = sub
-        self.target = target
+        self.targets = [targets() for _ in range(concurrency)]
         self.sink = sink
         self.scale = scale
         self.capacity = capacity
@@ -86,10 +90,10 @@ class Worker:
         self._delayed: list[tuple[float, int, str]] = []
         self._pending = 0
         self._stop = False
-        self._busy = False
+        self._inflight = 0
         self._ticket = 0
-        self.changed = False  # counts or progress moved since the last checkpoint
-        self._thread = threading.Thread(target=self._run, name=f"acs-events-{sub.name}", daemon=True)
+        self._threads = [threading.Thread(target=self._run, args=(t,), name=f"acs-events-{sub.name}-{i}", daemon=True)
+                         for i, t in enumerate(self.targets)]
 
     # ------------------------------------------------------------------ producer side (the dispatcher)
     def offer(self, seq: int, lane: str, events: list[dict], publish_ms: int) -> None:
@@ -97,7 +101,6 @@ class Worker:
         overflow: list[dict] = []
         with self._cond:
             self.progress.fanned = max(self.progress.fanned, seq)
-            self.changed = True
             if not events:
                 return
             for event in events:
@@ -132,20 +135,24 @@ class Worker:
     def idle(self) -> bool:
         """Nothing queued and nothing in flight (tests and benchmarks wait for this)."""
         with self._cond:
-            return self._pending == 0 and not self._busy
+            return self._pending == 0 and not self._inflight
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> Worker:
-        self._thread.start()
+        for t in self._threads:
+            t.start()
         return self
 
     def stop(self, timeout: float = 2.0) -> None:
         with self._cond:
             self._stop = True
             self._cond.notify_all()
-        self.target.close()
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(timeout)
+        for target in self.targets:
+            target.close()
+        deadline = time.monotonic() + timeout
+        for t in self._threads:
+            if t.is_alive() and t is not threading.current_thread():
+                t.join(max(0.0, deadline - time.monotonic()))
 
     # ------------------------------------------------------------------ the worker thread
     def _next(self) -> Item | None:
@@ -158,30 +165,30 @@ class Worker:
                     self._ready.append(lane)
                 if self._ready:
                     lane = self._ready.popleft()
-                    self._busy = True
+                    self._inflight += 1
                     return self._lanes[lane][0]
                 timeout = self._delayed[0][0] - now if self._delayed else None
                 self._cond.wait(timeout)
             return None
 
-    def _run(self) -> None:
+    def _run(self, target: Target) -> None:
         while True:
             item = self._next()
             if item is None:
                 return
             try:
-                self._attempt(item)
+                self._attempt(item, target)
             except Exception:  # a bug must not kill the subscription's delivery for good
                 log.exception("event delivery to subscription %s failed unexpectedly", self.sub.name)
                 self._finish(item, delivered=False)
 
-    def _attempt(self, item: Item) -> None:
+    def _attempt(self, item: Item, target: Target) -> None:
         ttl_ms = self.sub.event_ttl_minutes * 60_000 * self.scale
         now_ms = int(self.clock() * 1000)
         if item.attempts and now_ms - item.publish_ms > ttl_ms:  # checked at the next scheduled attempt only
             self._dead_letter(item, dl.TTL_EXCEEDED)
             return
-        result = self.target.deliver(item.event, item.attempts)
+        result = target.deliver(item.event, item.attempts)
         item.attempts += 1
         item.last = result
         item.last_ms = int(self.clock() * 1000)
@@ -198,11 +205,11 @@ class Worker:
         else:
             with self._cond:
                 self.counts.failed += 1
-                self.changed = True
                 self._ticket += 1
                 due = time.monotonic() + retry_delay(item.attempts, self.scale)
                 heapq.heappush(self._delayed, (due, self._ticket, item.lane))
-                self._busy = False
+                self._inflight -= 1
+                self._cond.notify()  # a waiting thread recomputes its timeout
 
     def _failed(self) -> None:
         with self._cond:
@@ -225,7 +232,7 @@ class Worker:
             else:
                 del self._lanes[item.lane]
             self._pending -= 1
-            self._busy = False
+            self._inflight -= 1
             left = self.progress.outstanding[item.seq] - 1
             if left:
                 self.progress.outstanding[item.seq] = left
@@ -235,4 +242,5 @@ class Worker:
                 self.counts.delivered += 1
             else:
                 self.counts.dead_lettered += 1
-            self.changed = True
+            if q:
+                self._cond.notify()

@@ -18,24 +18,54 @@ _KINDS = {"communicationUser": "communicationUser", "phoneNumber": "phoneNumber"
           "microsoftTeamsUser": "microsoftTeamsUser", "microsoftTeamsApp": "microsoftTeamsApp"}
 
 
+def event_id(tx: str, index: int) -> str:
+    """A GUID per (transaction, event index): the same fact always gives the same ids (redelivery keeps them)."""
+    if len(tx) == 32:  # the outbox's random hex (uuid4): keep its randomness, mix in the index
+        try:
+            tail = int(tx[20:], 16) ^ index
+            return f"{tx[:8]}-{tx[8:12]}-5{tx[13:16]}-{'89ab'[int(tx[16], 16) & 3]}{tx[17:20]}-{tail:012x}"
+        except ValueError:
+            pass
+    return str(uuid.uuid5(_NS, f"{tx}/{index}"))
+
+
 def resource_topic(resource_id: str, name: str = "acs-emulator") -> str:
     """The ARM id events carry as `topic` / `source`, in the mixed case of the Learn examples (decision 6)."""
     return (f"/subscriptions/{resource_id}/resourceGroups/acs-emulator/providers/Microsoft.Communication/"
             f"communicationServices/{name}")
 
 
-def identifier(raw_id: str) -> dict:
-    """CommunicationIdentifierModel as events carry it: rawId, `kind` and the kind's object (decision 7)."""
-    from ..model import identifier_model
+_IDENTIFIERS: dict[str, dict] = {}
 
-    model = identifier_model(raw_id)
-    kind = next((k for k in model if k in _KINDS), None)
-    return {"rawId": raw_id, "kind": _KINDS.get(kind or "", "unknown"), **{k: v for k, v in model.items()
-                                                                          if k != "rawId"}}
+
+def identifier(raw_id: str) -> dict:
+    """CommunicationIdentifierModel as events carry it: rawId, `kind` and the kind's object (decision 7).
+
+    Built once per user (events repeat the same few users); callers get a copy, since payloads are mutable.
+    """
+    cached = _IDENTIFIERS.get(raw_id)
+    if cached is None:
+        from ..model import identifier_model
+
+        model = identifier_model(raw_id)
+        kind = next((k for k in model if k in _KINDS), None)
+        cached = {"rawId": raw_id, "kind": _KINDS.get(kind or "", "unknown"),
+                  **{k: v for k, v in model.items() if k != "rawId"}}
+        if len(_IDENTIFIERS) > 10_000:
+            _IDENTIFIERS.clear()
+        _IDENTIFIERS[raw_id] = cached
+    return {k: dict(v) if isinstance(v, dict) else v for k, v in cached.items()}
+
+
+_SECOND: list = [None, ""]  # the last second formatted, and its text (events of one write share it)
 
 
 def _iso(ms: int, suffix: str) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}" + suffix
+    second = ms // 1000
+    if _SECOND[0] != second:
+        _SECOND[1] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        _SECOND[0] = second
+    return f"{_SECOND[1]}.{ms % 1000:03d}{suffix}"
 
 
 def user_time(ms: int) -> str:
@@ -81,7 +111,7 @@ class _Builder:
         event_type = c.PREFIX + name
         data = {**data, **self.base}
         self.events.append({
-            "id": str(uuid.uuid5(_NS, f"{self.tx}/{len(self.events)}")),
+            "id": event_id(self.tx, len(self.events)),
             "topic": self.topic,
             "subject": c.subject(self.tid, event_type, subject_id, recipient),
             "data": data,

@@ -244,3 +244,23 @@ def check_unique(subs: list[Subscription], where: str) -> None:
             raise ValueError(f"{where}: duplicate subscription name '{s.name}'")
         seen.add(s.name.lower())
 
+
+
+@dataclass(frozen=True)
+class EventSettings:
+    """The events options of `emulator start` (all checked by `declared()` before anything starts)."""
+
+    webhooks: tuple[str, ...] = ()
+    config: str | None = None
+    retry_scale: float = 1.0
+    include_actor: bool = False
+
+    def declared(self) -> list[Subscription]:
+        """Subscriptions from --event-webhook and --events-config; ValueError (one line) for bad input."""
+        if not (isinstance(self.retry_scale, (int, float)) and 0 < self.retry_scale <= 1000):
+            raise ValueError("--event-retry-scale must be a number greater than 0 and at most 1000")
+        subs = [from_webhook(url, i) for i, url in enumerate(self.webhooks, 1)]
+        if self.config:
+            subs += load_config(self.config)
+        check_unique(subs, "--event-webhook / --events-config")
+        return subs

@@ -6,7 +6,6 @@ type (e.g. an Event Grid topic) is a new class with the same three methods: `han
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import socket
@@ -17,7 +16,7 @@ from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from . import catalog, payloads
+from . import catalog, http1, payloads
 from .subscriptions import CLOUD_EVENT_SCHEMA, Subscription
 
 ORIGIN = "eventgrid.azure.net"  # decision 9
@@ -72,7 +71,7 @@ def ssl_context() -> ssl.SSLContext:
 
 
 class HttpEndpoint:
-    """One keep-alive connection to one URL; reconnects after any transport error."""
+    """One keep-alive connection to one URL (see `http1.py`); reconnects after any transport error."""
 
     def __init__(self, url: str, timeout: float) -> None:
         parts = urlsplit(url)
@@ -81,28 +80,13 @@ class HttpEndpoint:
         self.port = parts.port or (443 if self.https else 80)
         self.path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         self.timeout = timeout
-        self._conn: http.client.HTTPConnection | None = None
-        self._ctx = ssl_context() if self.https else None
-
-    def _connection(self) -> http.client.HTTPConnection:
-        if self._conn is None:
-            if self.https:
-                self._conn = http.client.HTTPSConnection(self.host, self.port, timeout=self.timeout,
-                                                         context=self._ctx)
-            else:
-                self._conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
-        return self._conn
+        self._conn = http1.Connection(self.host, self.port, ssl_context() if self.https else None, timeout)
 
     def request(self, method: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str, dict, bytes]:
         """(status, outcome, lower-cased headers, body); status None for a transport failure."""
         try:
-            conn = self._connection()
-            conn.request(method, self.path, body=body, headers=headers)
-            resp = conn.getresponse()
-            data = resp.read(64 * 1024)
-            if resp.length or resp.will_close:  # more than we care to read: do not reuse the connection
-                self.close()
-            return resp.status, outcome_of(resp.status), {k.lower(): v for k, v in resp.getheaders()}, data
+            status, hdrs, data = self._conn.request(method, self.path, headers, body)
+            return status, outcome_of(status), hdrs, data
         except TimeoutError:
             self.close()
             return None, "TimedOut", {}, b""
@@ -112,16 +96,12 @@ class HttpEndpoint:
         except ssl.SSLError as exc:
             self.close()
             return None, f"SocketError: TLS: {exc.reason or exc}", {}, b""
-        except (OSError, http.client.HTTPException) as exc:
+        except OSError as exc:
             self.close()
             return None, f"SocketError: {type(exc).__name__}", {}, b""
 
     def close(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            finally:
-                self._conn = None
+        self._conn.close()
 
 
 class WebhookTarget:

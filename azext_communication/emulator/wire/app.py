@@ -13,6 +13,8 @@ import time
 from collections.abc import Mapping
 
 from ..errors import BadRequest, EmulatorError, NotFound, ServiceUnavailable, TooManyRequests, Unauthorized
+from ..events import admin as events_admin
+from ..events.service import EventService
 from ..model import Caller, ChatModel, RateLimiter
 from ..tokens import decode_access_key, verify_hmac
 from .chat import handle_chat
@@ -32,8 +34,10 @@ class WireApp:
     """Routes requests to the model; everything that goes wrong becomes a JSON error."""
 
     def __init__(self, model: ChatModel, access_key: str, throttle: bool = False,
-                 server_port: int | None = None, faults: FaultInjector | None = None) -> None:
+                 server_port: int | None = None, faults: FaultInjector | None = None,
+                 events: EventService | None = None) -> None:
         self.model = model
+        self.events = events
         self.access_key = access_key
         self._key = decode_access_key(access_key)
         self.limiter = RateLimiter(enabled=throttle)
@@ -128,4 +132,8 @@ class WireApp:
             return handle_teams_exchange(self, req)
         if head == "admin" and len(segs) == 2 and segs[1].lower() == "faults":
             return handle_admin(self, req)
+        if head == "admin" and len(segs) >= 2 and segs[1].lower() == events_admin.SEGMENT and self.events:
+            self.check_hmac(req)
+            status, body = events_admin.route(self.events, req.method, segs[2:], req.json)
+            return status, body, []
         raise NotFound("Not Found")

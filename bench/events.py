@@ -1,0 +1,228 @@
+"""Chat events under load: events/s to one local webhook while 8 clients send, send-201 -> webhook latency, and
+message sends/s with events on vs off, measured in the same run (slices alternate between the two emulators).
+
+    .venv/bin/python bench/events.py [--duration 6] [--clients 8]
+
+Each client has its own thread, by default with no other participant, so one send = one event
+(ChatMessageReceivedInThread; `--others N` adds N participants, and so N user-level ChatMessageReceived copies per
+send). The latency is that of the thread-level event. "Off" is an emulator without subscriptions; "on" is one
+started with `--event-webhook` pointing at a receiver process (asyncio, cheap on a 2-core machine) on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing
+import re
+import ssl
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from common import PYTHON, WORK, JsonServer, percentile, start_json_server
+
+API = "api-version=2024-03-07"
+IDENTITY = "api-version=2023-10-01"
+BUDGET_EVENTS_PER_S = 1000.0
+BUDGET_P99_MS = 50.0
+BUDGET_ON_OFF = 0.7
+START_DELAY = 1.5
+
+
+# ------------------------------------------------------------------------------------------- the webhook
+def _receiver(port_out: multiprocessing.Queue, stop: multiprocessing.Event, out_file: str) -> None:
+    """Webhook process (asyncio, so that it costs the 2-core machine little): answers the handshake, records
+    (threadId, messageId, time received) per event."""
+    import asyncio
+
+    seen: list[tuple[str, str, float]] = []
+
+    thread_re = re.compile(rb'"threadId":"([^"]+)"')
+    message_re = re.compile(rb'"messageId":"([^"]+)"')
+
+    class Hook(asyncio.Protocol):
+        """Just enough HTTP/1.1 for keep-alive POSTs with Content-Length (what the emulator sends)."""
+
+        def connection_made(self, transport: asyncio.Transport) -> None:
+            self.transport, self.buf = transport, b""
+
+        def data_received(self, data: bytes) -> None:
+            self.buf += data
+            while True:
+                end = self.buf.find(b"\r\n\r\n")
+                if end < 0:
+                    return
+                head = self.buf[:end].lower()
+                at = head.find(b"content-length:")
+                length = int(head[at + 15:head.find(b"\r\n", at) if head.find(b"\r\n", at) > 0 else None]) \
+                    if at >= 0 else 0
+                if len(self.buf) < end + 4 + length:
+                    return
+                body, self.buf = self.buf[end + 4:end + 4 + length], self.buf[end + 4 + length:]
+                now = time.time()
+                reply = b""
+                if b"aeg-event-type: subscriptionvalidation" in head:
+                    code = json.loads(body)[0]["data"]["validationCode"]
+                    reply = json.dumps({"validationResponse": code}).encode()
+                elif body:
+                    tid, mid = thread_re.search(body), message_re.search(body)
+                    in_thread = b"InThread" in body[:2000] and b"recipientCommunicationIdentifier" not in body
+                    seen.append((tid.group(1).decode() if tid else "",
+                                 mid.group(1).decode() if mid and in_thread else "", now))
+                self.transport.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(reply) + reply)
+
+    async def serve() -> None:
+        server = await asyncio.get_running_loop().create_server(Hook, "127.0.0.1", 0)
+        port_out.put(server.sockets[0].getsockname()[1])
+        while not stop.is_set():
+            await asyncio.sleep(0.1)
+        server.close()
+
+    asyncio.run(serve())
+    Path(out_file).write_text(json.dumps(seen))
+
+
+# ------------------------------------------------------------------------------------------- the senders
+def _connect(endpoint: str, ca_file: str) -> http.client.HTTPSConnection:
+    parts = urlsplit(endpoint)
+    conn = http.client.HTTPSConnection(parts.hostname, parts.port, timeout=30,
+                                       context=ssl.create_default_context(cafile=ca_file))
+    conn.connect()
+    return conn
+
+
+def _call(conn: http.client.HTTPSConnection, method: str, path: str, headers: dict, body: object) -> tuple[int, dict]:
+    conn.request(method, path, body=json.dumps(body).encode(), headers=headers)
+    resp = conn.getresponse()
+    data = resp.read()
+    return resp.status, json.loads(data) if data else {}
+
+
+def _sender(endpoint: str, ca_file: str, token: str, tid: str, start_at: float, stop_at: float
+            ) -> tuple[int, float, list[tuple[str, float]]]:
+    """Send as fast as one keep-alive connection allows; returns ok, seconds active and (message id, t_201)."""
+    conn = _connect(endpoint, ca_file)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    path = f"/chat/threads/{quote(tid, safe='')}/messages?{API}"
+    body = {"content": "event load", "type": "text"}
+    _call(conn, "POST", path, headers, body)  # warm-up
+    time.sleep(max(0.0, start_at - time.time()))
+    began = time.time()
+    sent: list[tuple[str, float]] = []
+    while time.time() < stop_at:
+        status, out = _call(conn, "POST", path, headers, body)
+        if status == 201:
+            sent.append((out["id"], time.time()))
+    conn.close()
+    return len(sent), time.time() - began, sent
+
+
+def _setup(emu: JsonServer, clients: int, others: int = 0) -> list[tuple[str, str]]:
+    """One user and one thread per client, with `others` more participants: (token, thread id)."""
+    from azext_communication.emulator.tokens import sign_request
+
+    conn = _connect(emu.endpoint, str(Path(emu.ca_bundle).with_name("ca.pem")))
+    key = dict(p.split("=", 1) for p in emu.info["connectionString"].split(";") if "=" in p)["accesskey"]
+    out = []
+
+    def user() -> tuple[str, str]:
+        raw = json.dumps({"createTokenWithScopes": ["chat"]}).encode()
+        path = f"/identities?{IDENTITY}"
+        conn.request("POST", path, body=raw, headers=sign_request("POST", emu.endpoint + path, raw, key))
+        body = json.loads(conn.getresponse().read())
+        return body["identity"]["id"], body["accessToken"]["token"]
+
+    for _ in range(clients):
+        _, token = user()
+        more = [{"communicationIdentifier": {"rawId": user()[0]}} for _ in range(others)]
+        status, t = _call(conn, "POST", f"/chat/threads?{API}", {"Authorization": f"Bearer {token}",
+                                                                  "Content-Type": "application/json"},
+                          {"topic": "events bench", "participants": more})
+        out.append((token, t["chatThread"]["id"]))
+    conn.close()
+    return out
+
+
+def measure(emu: JsonServer, setup: list[tuple[str, str]], duration: float) -> dict:
+    ctx = multiprocessing.get_context("fork")
+    start_at = time.time() + START_DELAY
+    ca = str(Path(emu.ca_bundle).with_name("ca.pem"))
+    with ctx.Pool(len(setup)) as pool:
+        results = pool.starmap(_sender, [(emu.endpoint, ca, token, tid, start_at, start_at + duration)
+                                         for token, tid in setup])
+    rate = sum(ok / active for ok, active, _ in results if active > 0)
+    sent = {(tid, mid): t for (_, tid), (_, _, s) in zip(setup, results, strict=True) for mid, t in s}
+    return {"per_second": rate, "sent": sent, "start": start_at, "stop": start_at + duration}
+
+
+def run(duration: float = 6.0, clients: int = 8, slices: int = 2, others: int = 0
+        ) -> list[tuple[str, str, str, str, str, str]]:
+    """Rows for bench/run.py's table: (measure, ours, baseline, ratio, budget, result)."""
+    WORK.mkdir(parents=True, exist_ok=True)
+    ctx = multiprocessing.get_context("fork")
+    port_q, stop = ctx.Queue(), ctx.Event()
+    seen_file = WORK / "events-seen.json"
+    receiver = ctx.Process(target=_receiver, args=(port_q, stop, str(seen_file)), daemon=True)
+    receiver.start()
+    hook = f"http://127.0.0.1:{port_q.get(timeout=10)}/api/events"
+    args = [PYTHON, "-m", "azext_communication.emulator", "--port", "0", "--json", "--log-level", "WARNING"]
+    off = start_json_server(args, stderr_path=WORK / "events-off.log")
+    on = start_json_server([*args, "--event-webhook", hook], stderr_path=WORK / "events-on.log")
+    try:
+        setup_off, setup_on = _setup(off, clients, others), _setup(on, clients, others)
+        offs, ons = [], []
+        for _ in range(slices):
+            offs.append(measure(off, setup_off, duration / slices))
+            ons.append(measure(on, setup_on, duration / slices))
+        time.sleep(1.0)  # let the last deliveries land
+    finally:
+        off.stop()
+        on.stop()
+        stop.set()
+        receiver.join(15)
+    seen = json.loads(seen_file.read_text())
+    received = {(tid, mid): t for tid, mid, t in seen if mid}
+    assert received, "no event reached the webhook"
+    lat = sorted((received[k] - t) * 1000 for r in ons for k, t in r["sent"].items() if k in received)
+    missing = sum(1 for r in ons for k in r["sent"] if k not in received)
+    in_window = sum(1 for r in ons for _, _, t in seen if r["start"] <= t <= r["stop"])
+    ev_rate = in_window / sum(r["stop"] - r["start"] for r in ons)
+    off_rate = sum(r["per_second"] for r in offs) / len(offs)
+    on_rate = sum(r["per_second"] for r in ons) / len(ons)
+    p50, p99 = percentile(lat, 50), percentile(lat, 99)
+    note = f" ({missing} sends without an event)" if missing else ""
+
+    def verdict(ok: bool) -> str:
+        return "PASS" if ok and not missing else "FAIL"
+
+    return [
+        (f"7. events/s to one webhook, {clients} senders", f"{ev_rate:.0f}/s{note}", f"sends/s {on_rate:.0f}",
+         f"{ev_rate / on_rate:.2f}x", f">= {BUDGET_EVENTS_PER_S:.0f}/s", verdict(ev_rate >= BUDGET_EVENTS_PER_S)),
+        ("7. send 201 -> webhook received (p50 / p99)", f"{p50:.1f} / {p99:.1f} ms", f"{len(lat)} events", "",
+         f"p99 <= {BUDGET_P99_MS:.0f} ms", verdict(p99 <= BUDGET_P99_MS)),
+        (f"7. sends/s with events on, {clients} clients", f"{on_rate:.0f}/s", f"events off {off_rate:.0f}/s",
+         f"{on_rate / off_rate:.2f}x", f">= {BUDGET_ON_OFF:.2f}x", verdict(on_rate >= BUDGET_ON_OFF * off_rate)),
+    ]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--duration", type=float, default=6.0, help="seconds of sending per emulator")
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--others", type=int, default=0, help="participants besides the sender in each thread")
+    args = parser.parse_args()
+    rows = run(args.duration, args.clients, others=args.others)
+    print("| measure | ours | baseline | ratio | budget | result |\n|---|---|---|---|---|---|")
+    for r in rows:
+        print("| " + " | ".join(r) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
