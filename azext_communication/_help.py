@@ -85,6 +85,9 @@ examples:
 helps["communication chat thread delete"] = f"""
 type: command
 short-summary: Delete a chat thread for all participants.
+long-summary: >
+    A thread that does not exist, or is already deleted, is not found (exit code 3), so deleting a thread
+    twice fails the second time.
 examples:
   - name: Delete a thread without a confirmation prompt.
     text: az communication chat thread delete -t {THREAD} --yes
@@ -119,6 +122,9 @@ examples:
 helps["communication chat participant remove"] = f"""
 type: command
 short-summary: Remove a user from a chat thread.
+long-summary: >
+    A user who is not, or no longer, in the thread is not found (exit code 3), so removing a user twice fails
+    the second time. A caller who has left the thread is refused (exit code 1).
 examples:
   - name: Remove a user without a confirmation prompt.
     text: az communication chat participant remove -t {THREAD} --user {USER} --yes
@@ -170,6 +176,9 @@ examples:
 helps["communication chat message delete"] = f"""
 type: command
 short-summary: Delete a message sent by the caller (it remains listed with deletedOn set).
+long-summary: >
+    The service keeps a deleted message, so deleting it again succeeds (exit code 0) and changes nothing. An
+    unknown message, or any message of a deleted thread, is not found (exit code 3).
 examples:
   - name: Delete a message without a confirmation prompt.
     text: az communication chat message delete -t {THREAD} --message-id 1702467535738 --yes
@@ -278,6 +287,7 @@ examples:
     helps[f"{_group} user delete"] = f"""
 type: command
 short-summary: Delete a user and revoke all of its tokens.
+long-summary: A user that does not exist, or is already deleted, is not found (exit code 3).
 examples:
   - name: Delete a user without a confirmation prompt.
     text: az {_group} user delete --user {USER} --yes

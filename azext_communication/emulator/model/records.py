@@ -162,7 +162,7 @@ class Page:
         return cls(chunk, {"o": nxt} if nxt < len(items) and chunk else None)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Change:
     """What one successful chat write did, with what an observer (e.g. an event outbox) needs to describe it.
 

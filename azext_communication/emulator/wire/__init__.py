@@ -10,10 +10,10 @@ from .chat import CHAT_API_VERSIONS
 from .faults import FAULT_MODES, Fault, FaultInjector
 from .http import JSON_TYPE, MAX_BODY_BYTES, LowerHeaders, Request, Response, parse_time
 from .identity import IDENTITY_API_VERSIONS
-from .shapes import fmt_expires, fmt_time, message_json, participant_json, thread_item_json, thread_json
+from .shapes import FIELDS_SINCE, Shape, fmt_expires, fmt_time, shape_for
 
 __all__ = [
-    "CHAT_API_VERSIONS", "FAULT_MODES", "IDENTITY_API_VERSIONS", "JSON_TYPE", "MAX_BODY_BYTES", "Fault",
-    "FaultInjector", "LowerHeaders", "Request", "Response", "WireApp", "fmt_expires", "fmt_time", "message_json",
-    "parse_time", "participant_json", "thread_item_json", "thread_json",
+    "CHAT_API_VERSIONS", "FAULT_MODES", "FIELDS_SINCE", "IDENTITY_API_VERSIONS", "JSON_TYPE", "MAX_BODY_BYTES",
+    "Fault", "FaultInjector", "LowerHeaders", "Request", "Response", "Shape", "WireApp", "fmt_expires", "fmt_time",
+    "parse_time", "shape_for",
 ]

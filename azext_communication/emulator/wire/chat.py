@@ -15,7 +15,7 @@ from ..model import Caller, ParticipantSpec, parse_identifier
 from ..model.rules import check_display_name
 from .http import ApiVersions, Request, Result, allow, page_size, parse_time, skip, start_time
 from .paging import cursor, paged
-from .shapes import message_json, participant_json, receipt_json, thread_item_json, thread_json
+from .shapes import shape_for
 
 if TYPE_CHECKING:
     from .app import WireApp
@@ -83,12 +83,13 @@ def _message_id(raw: str) -> str:
 class _Call:
     """One authenticated chat request: what every handler below needs."""
 
-    __slots__ = ("app", "caller", "hdrs", "model", "req", "user", "version")
+    __slots__ = ("app", "caller", "hdrs", "model", "req", "shape", "user", "version")
 
     def __init__(self, app: WireApp, req: Request, version: str, caller: Caller) -> None:
         self.app, self.req, self.version, self.caller = app, req, version, caller
         self.model, self.user = app.model, caller.user_id
         self.hdrs = [CHAT_API_VERSIONS.header]
+        self.shape = shape_for(version)  # responses carry the fields of the version asked for
 
     def hit(self, op: str, thread: str | None = None, per_user: bool = True) -> None:
         self.app.limiter.hit(op, user=self.user if per_user else None, thread=thread)
@@ -127,7 +128,7 @@ def _threads(call: _Call) -> Result:
         parts = _participants(body.get("participants"))
         rid = req.headers.get("repeatability-request-id") or None
         t, invalid = model.create_thread(call.caller, body.get("topic"), parts, rid)
-        out: dict = {"chatThread": thread_json(t)}
+        out: dict = {"chatThread": call.shape.thread(t)}
         if invalid:
             out["invalidParticipants"] = invalid
         call.hdrs.append(("Location", f"https://{call.app.host(req)}/chat/threads/{quote(t.id, safe='')}"))
@@ -135,14 +136,14 @@ def _threads(call: _Call) -> Result:
     call.hit("thread.list")
     size = page_size(req)
     page = model.list_threads(call.caller, size, start_time(req), cursor(req, "threads"))
-    return call.page("threads", page, size, thread_item_json)
+    return call.page("threads", page, size, call.shape.thread_item)
 
 
 def _thread(call: _Call, tid: str) -> Result:
     req, model = call.req, call.model
     if req.method == "GET":
         call.hit("thread.get")
-        return 200, thread_json(model.get_thread(call.caller, tid)), call.hdrs
+        return 200, call.shape.thread(model.get_thread(call.caller, tid)), call.hdrs
     if req.method == "PATCH":
         call.hit("thread.update", tid, per_user=False)
         model.update_topic(call.caller, tid, req.json(required=False).get("topic"))
@@ -165,11 +166,11 @@ def _messages(call: _Call, tid: str, rest: list[str]) -> Result:
         call.hit("message.list", tid)
         size = page_size(req)
         page = model.list_messages(call.caller, tid, size, start_time(req), cursor(req, "messages"))
-        return call.page("messages", page, size, message_json)
+        return call.page("messages", page, size, call.shape.message)
     mid = _message_id(rest[2])
     if method == "GET":
         call.hit("message.get", tid)
-        return 200, message_json(model.get_message(call.caller, tid, mid)), call.hdrs
+        return 200, call.shape.message(model.get_message(call.caller, tid, mid)), call.hdrs
     call.hit("message.write", tid, per_user=False)
     if method == "PATCH":
         body = req.json(required=False)
@@ -188,7 +189,7 @@ def _receipts(call: _Call, tid: str) -> Result:
     call.hit("receipt.list", tid)
     size = page_size(req)
     page = model.list_read_receipts(call.caller, tid, size, skip(req), cursor(req, "receipts"))
-    return call.page("receipts", page, size, receipt_json)
+    return call.page("receipts", page, size, call.shape.receipt)
 
 
 def _participants_route(call: _Call, tid: str, rest: list[str]) -> Result:
@@ -197,8 +198,7 @@ def _participants_route(call: _Call, tid: str, rest: list[str]) -> Result:
         call.hit("participants.list", tid)
         size = page_size(req)
         page = model.list_participants(call.caller, tid, size, skip(req), cursor(req, "participants"))
-        return call.page("participants", page, size, lambda p: participant_json(
-            p.raw_id, p.display_name, p.share_history_ms))
+        return call.page("participants", page, size, call.shape.member)
     call.hit("participants.change", tid, per_user=False)
     if rest[2].lower() == ":add":
         invalid = model.add_participants(call.caller, tid, _participants(req.json().get("participants")))
