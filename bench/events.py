@@ -1,7 +1,8 @@
 """Chat events under load: events/s to one local webhook while 8 clients send, send-201 -> webhook latency, and
 message sends/s with events on vs off, measured in the same run (slices alternate between the two emulators).
 
-    .venv/bin/python bench/events.py [--duration 6] [--clients 8]
+    .venv/bin/python bench/events.py [--duration 6] [--clients 8] [--others 0]
+    .venv/bin/python bench/events.py --drain      # the delivery side alone: events/s and CPU per event
 
 Each client has its own thread, by default with no other participant, so one send = one event
 (ChatMessageReceivedInThread; `--others N` adds N participants, and so N user-level ChatMessageReceived copies per
@@ -211,12 +212,61 @@ def run(duration: float = 6.0, clients: int = 8, slices: int = 2, others: int = 
     ]
 
 
+def drain(count: int = 10_000, lanes: int = 8) -> dict:
+    """The delivery side alone: `count` facts recorded at once (as `lanes` chat threads), one subscription in its
+    delivery process, the asyncio webhook; the time to deliver them all and the CPU each process spent per event
+    (the emulator's share is recording and handing facts over)."""
+    import psutil
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from event_facts import record
+
+    from azext_communication.emulator.events import EventService, Outbox
+    from azext_communication.emulator.store import MemoryStore
+
+    ctx = multiprocessing.get_context("fork")
+    port_q, stop = ctx.Queue(), ctx.Event()
+    receiver = ctx.Process(target=_receiver, args=(port_q, stop, str(WORK / "events-drain.json")), daemon=True)
+    WORK.mkdir(parents=True, exist_ok=True)
+    receiver.start()
+    url = f"http://127.0.0.1:{port_q.get(timeout=10)}/api/events"
+    store = MemoryStore()
+    svc = EventService(store, Outbox(store), "/subscriptions/x", separate_process=True).start()
+    try:
+        svc.create({"name": "drain", "endpoint": url,
+                    "filter": {"includedEventTypes": ["ChatMessageReceivedInThread"]}})
+        procs = {"delivery process": psutil.Process(svc.link.proc.pid), "webhook": psutil.Process(receiver.pid),
+                 "emulator side": psutil.Process()}
+        time.sleep(1.0)
+        before = {k: p.cpu_times() for k, p in procs.items()}
+        threads = [f"19:{i:032x}@thread.v2" for i in range(lanes)]
+        started = time.perf_counter()
+        for i in range(count):
+            record(svc.outbox, "message.sent", tid=threads[i % lanes], tag=str(i))
+        done = svc.wait_idle(300)
+        elapsed = time.perf_counter() - started
+        after = {k: p.cpu_times() for k, p in procs.items()}
+    finally:
+        svc.stop()
+        stop.set()
+        receiver.join(15)
+    cpu = {k: (after[k].user + after[k].system - before[k].user - before[k].system) / count * 1e6 for k in procs}
+    return {"events_per_second": count / elapsed, "complete": done, "cpu_us_per_event": cpu}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--duration", type=float, default=6.0, help="seconds of sending per emulator")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--others", type=int, default=0, help="participants besides the sender in each thread")
+    parser.add_argument("--drain", action="store_true", help="measure the delivery side alone (see drain())")
     args = parser.parse_args()
+    if args.drain:
+        out = drain()
+        cpu = ", ".join(f"{k} {v:.0f} us" for k, v in out["cpu_us_per_event"].items())
+        print(f"drain: {out['events_per_second']:.0f} events/s (all delivered: {out['complete']}); "
+              f"CPU per event: {cpu}")
+        return 0
     rows = run(args.duration, args.clients, others=args.others)
     print("| measure | ours | baseline | ratio | budget | result |\n|---|---|---|---|---|---|")
     for r in rows:

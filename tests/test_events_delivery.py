@@ -269,7 +269,7 @@ def test_full_queue_dead_letters_new_events_and_spares_the_chat_api(tmp_path: Pa
 
 
 def test_a_hanging_subscriber_does_not_slow_the_others_or_the_producer(service: EventService) -> None:
-    with Receiver(delay=3.0) as slow, Receiver() as fast:
+    with Receiver(delay=6.0) as slow, Receiver() as fast:
         service.create(sub("slow", slow.url))
         service.create(sub("fast", fast.url))
         started = time.monotonic()
@@ -277,7 +277,7 @@ def test_a_hanging_subscriber_does_not_slow_the_others_or_the_producer(service: 
             record(service.outbox, "message.sent", tag=f"m{i}")
         produce = time.monotonic() - started
         got = fast.wait_for(40, timeout=5)
-        assert len(got) == 40 and time.monotonic() - started < 2.0
+        assert len(got) == 40 and time.monotonic() - started < 5.0  # before the slow one's first answer
         assert produce < 0.5
         assert service.get("slow")["delivered"] == 0 and service.get("slow")["pending"] >= 39
 

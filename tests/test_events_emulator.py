@@ -163,7 +163,7 @@ def test_a_hanging_webhook_never_slows_the_chat_api(tmp_path: Path) -> None:
                 t0 = time.monotonic()
                 assert api.bearer("POST", path, token, {"content": f"m{i}"}).status_code == 201
                 slowest = max(slowest, time.monotonic() - t0)
-            assert slowest < 2.0  # a delivery attempt to the hanging webhook takes 30 s
+            assert slowest < 5.0  # a delivery attempt to the hanging webhook takes 30 s
             assert len(healthy.wait_for(31)) == 31  # thread created + 30 messages, not held back
             def hanging_pending() -> int:
                 listed = {s["name"]: s for s in api.signed("GET", "/admin/eventSubscriptions").json()["value"]}
