@@ -181,7 +181,8 @@ def load_arguments(loader: Any, _: Any) -> None:
     # ---------------------------------------------------------------- emulator
     with loader.argument_context("communication emulator start") as c:
         c.argument("host", options_list=["--host"], help="The address to listen on.")
-        c.argument("port", options_list=["--port"], type=int, help="The port to listen on; 0 picks a free port.")
+        c.argument("port", options_list=["--port"], validator=v.validate_port,
+                   help="The port to listen on, 0 to 65535; 0 picks a free port.")
         c.argument("data_dir", options_list=["--data-dir"],
                    help="Keep all state in this folder (SQLite); without it the state lives in memory.")
         c.argument("access_key", options_list=["--access-key"],
