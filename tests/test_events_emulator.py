@@ -4,6 +4,7 @@ the admin API and `az communication emulator subscription create|list|show|delet
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -170,3 +171,16 @@ def test_a_hanging_webhook_never_slows_the_chat_api(tmp_path: Path) -> None:
                 return listed["hanging"]["delivered"] == 0 and listed["hanging"]["pending"]
 
             assert wait_until(lambda: hanging_pending() == 31)  # counts are refreshed every 0.1 s
+
+
+def test_the_delivery_process_never_outlives_the_emulator(tmp_path: Path) -> None:
+    import psutil
+    from emulator_process import start_emulator
+
+    with Receiver() as hook:
+        emu = start_emulator("--event-webhook", hook.url, env={"AZURE_COMMUNICATION_EMULATOR_HOME": str(tmp_path)})
+        children = psutil.Process(emu.process.pid).children()
+        assert [c.cmdline()[2] for c in children] == ["azext_communication.emulator.events"]
+        emu.stop(signal.SIGKILL)
+        _, alive = psutil.wait_procs(children, timeout=10)
+        assert alive == []

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import pickle
+import signal
 import struct
 import sys
 import threading
@@ -98,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     """The delivery process: reads commands until stdin closes (the emulator stopped or died), reports status."""
     args = sys.argv[1:] if argv is None else argv
     settings = json.loads(args[0])
+    for sig in (signal.SIGINT, signal.SIGTERM):  # Ctrl+C reaches the whole group: the emulator stops us (stdin)
+        signal.signal(sig, signal.SIG_IGN)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     log.addHandler(handler)

@@ -83,7 +83,8 @@ class ProcessLink:
         return self._status
 
     def close(self) -> None:
-        self.send({"op": "stop"})
+        if self.proc.poll() is None:
+            self.send({"op": "stop"})
         with self._write, contextlib.suppress(OSError):
             self.proc.stdin.close()
         try:

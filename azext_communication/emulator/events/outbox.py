@@ -69,7 +69,7 @@ class Outbox:
     def take(self, timeout: float) -> list[dict]:
         """Everything recorded so far (waits up to `timeout` seconds for the first fact)."""
         with self._cond:
-            if not self._queue:
+            if not self._queue and timeout > 0:
                 self._cond.wait(timeout)
             out = list(self._queue)
             self._queue.clear()

@@ -28,6 +28,7 @@ log = logging.getLogger("azext_communication.emulator")
 
 SUB_KIND = "eventsub"
 CHECKPOINT_SECONDS = 0.5
+GATHER_SECONDS = 0.002
 _ZERO = {"delivered": 0, "failed": 0, "pending": 0, "deadLettered": 0}
 
 
@@ -129,6 +130,8 @@ class EventService:
             facts = self.outbox.take(CHECKPOINT_SECONDS)
             try:
                 if facts:
+                    time.sleep(GATHER_SECONDS)  # let a burst gather: one hand-over (and wake-up) for several facts
+                    facts += self.outbox.take(0)
                     self.store.wait_durable()  # deliver only what is committed
                     self.link.send({"op": "facts", "facts": facts})
                 if self.store.persistent and time.monotonic() - self._last_checkpoint >= CHECKPOINT_SECONDS:

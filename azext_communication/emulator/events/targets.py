@@ -181,7 +181,9 @@ class WebhookTarget:
         else:
             headers["aeg-data-version"] = event.get("dataVersion", catalog.DATA_VERSION)
         status, outcome, _, data = self.http.request("POST", self.body(event), headers)
-        return Result(status, outcome, data[:_EXCERPT].decode("utf-8", "replace") if status is not None else "")
+        if status is None or 200 <= status <= 204:
+            return Result(status, outcome)
+        return Result(status, outcome, data[:_EXCERPT].decode("utf-8", "replace"))
 
     def close(self) -> None:
         self.http.close()
