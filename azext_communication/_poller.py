@@ -202,16 +202,21 @@ class MessagePoller:
     # ------------------------------------------------------------------------------------------ following
     def follow(self, interval: float, timeout: float | None = None, *, clock: Callable[[], float] = time.monotonic,
                sleep: Callable[[float], None] = time.sleep, max_outage: float = MAX_OUTAGE,
-               on_retry: Callable[[BaseException, float], None] | None = None) -> Iterator[Any]:
+               on_retry: Callable[[BaseException, float], None] | None = None,
+               unreachable: Callable[[BaseException], bool] | None = None) -> Iterator[Any]:
         """Yield new messages as they arrive, polling every `interval` seconds, until `timeout` seconds passed.
 
         Polls are scheduled from the start (start + k * interval), so a slow answer does not shift later polls.
         A transient error moves the next poll back by the back-off delay instead; the position is kept.
+        `unreachable(ex)` says that a connection error means a wrong endpoint (refused, unknown host): before the
+        first answer that ends the follow at once; once the service has answered, it is an outage (a restart)
+        and is backed off like the others.
         """
         started = clock()
         deadline = None if timeout is None else started + timeout
         next_poll = started
         failures = 0
+        answered = False
         outage_since: float | None = None
         while True:
             try:
@@ -220,14 +225,15 @@ class MessagePoller:
                 delay = transient_delay(ex, failures, interval)
                 now = clock()
                 outage_since = now if outage_since is None else outage_since
-                if delay is None or now - outage_since + delay > max_outage:
+                if delay is None or now - outage_since + delay > max_outage or (
+                        not answered and unreachable is not None and unreachable(ex)):
                     raise
                 failures += 1
                 if on_retry is not None:
                     on_retry(ex, delay)
                 next_poll = now + delay
             else:
-                failures, outage_since = 0, None
+                failures, outage_since, answered = 0, None, True
                 yield from batch
                 next_poll += interval
                 now = clock()

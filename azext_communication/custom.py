@@ -7,6 +7,7 @@ loading the command table never imports azure.communication.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import shutil
@@ -220,7 +221,7 @@ def _follow(client: Any, after: str | None, start_time: datetime | None, interva
     caller = get_error_context().get("caller")
     poller = MessagePoller(client, after=after, start_time=start_time)
     try:
-        for message in poller.follow(interval, timeout, on_retry=_retry_warning):
+        for message in poller.follow(interval, timeout, on_retry=_retry_warning, unreachable=_unreachable):
             item = plain(message)
             yield item
             if caller and _removes(item, caller):
@@ -229,6 +230,13 @@ def _follow(client: Any, after: str | None, start_time: datetime | None, interva
     except MessageNotInThreadError as ex:
         raise ResourceNotFoundError(
             f"Message '{ex.message_id}' (--after) was not found in chat thread '{client.thread_id}'.") from None
+
+
+def _unreachable(ex: BaseException) -> bool:
+    """A refused connection or an unknown host name: a wrong endpoint, unless the service answered before."""
+    from ._errors import PERMANENT_FAILURES, connection_failure
+
+    return connection_failure(ex) in PERMANENT_FAILURES
 
 
 def _removes(message: dict[str, Any], raw_id: str) -> bool:
@@ -254,7 +262,19 @@ def watch_messages(cmd: Any, client: Any, after: str | None = None, start_time: 
             writer.write(item)
     except KeyboardInterrupt:
         return None
+    except BrokenPipeError:  # the reader went away (`watch | head -n 5`): end quietly, as `tail -f | head` does
+        _silence_stdout()
     return None
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's final flush does not fail on the closed pipe."""
+    import os
+    import sys
+
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
 
 
 def wait_message(client: Any, custom: Any = None, sender: str | None = None, contains: str | None = None,

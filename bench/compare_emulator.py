@@ -19,6 +19,13 @@ from common import PYTHON, ROOT, WORK, JsonServer, machine_info, start_json_serv
 from loadgen import LoadResult, measure_sends
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc): per request, it barely depends on other work on
+    the machine, unlike sends/s."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _prepare(server: JsonServer) -> tuple[str, str]:
     """A chat token and a thread on this emulator."""
     from azure.communication.chat import ChatClient, CommunicationTokenCredential
@@ -52,23 +59,30 @@ def main(argv: list[str] | None = None) -> int:
         prepared = {label: _prepare(server) for label, server in servers.items()}
         for clients in (1, 4, 8):
             parts: dict[str, list[LoadResult]] = {label: [] for label in servers}
+            cpu = dict.fromkeys(servers, 0.0)
             for _ in range(args.slices):
                 for label, server in servers.items():
                     token, thread = prepared[label]
+                    used = cpu_seconds(server.process.pid)
                     parts[label].append(measure_sends(server.endpoint, server.ca_bundle, token, thread, clients,
                                                       args.duration / args.slices))
+                    cpu[label] += cpu_seconds(server.process.pid) - used
             before, after = LoadResult.combine(parts["before"]), LoadResult.combine(parts["after"])
+            per_request = {label: cpu[label] * 1000 / max(1, sum(p.ok for p in parts[label])) for label in servers}
             rows.append(f"| {clients} | {before.per_second:.0f}/s ({before.p50_ms:.1f} / {before.p99_ms:.1f} ms) "
                         f"| {after.per_second:.0f}/s ({after.p50_ms:.1f} / {after.p99_ms:.1f} ms) "
-                        f"| {after.per_second / before.per_second:.2f}x | {before.errors + after.errors} |")
+                        f"| {after.per_second / before.per_second:.2f}x | {per_request['before']:.3f} / "
+                        f"{per_request['after']:.3f} ms | {per_request['after'] / per_request['before']:.2f}x "
+                        f"| {before.errors + after.errors} |")
     finally:
         for server in servers.values():
             server.stop()
     info = machine_info()
     print(f"Before: {args.before}. After: {args.after}. {info['date']}, {info['cores']} cores, {info['cpu']}, "
           f"Python {info['python']}; {args.duration:.0f} s per server and level in {args.slices} alternating slices.\n")
-    print("| clients | before: sends/s (p50 / p99) | after: sends/s (p50 / p99) | after/before | errors |")
-    print("|---|---|---|---|---|")
+    print("| clients | before: sends/s (p50 / p99) | after: sends/s (p50 / p99) | after/before "
+          "| emulator CPU per request, before / after | after/before | errors |")
+    print("|---|---|---|---|---|---|---|")
     print("\n".join(rows))
     return 0
 

@@ -335,6 +335,13 @@ class Bench:
         for row in event_bench.run(duration=max(4.0, self.duration * 1.5)):
             self.report.add(*row)
 
+    def conversations(self) -> None:
+        """(W) `message watch` / `message wait`: bench/conversations.py, with its own observed emulator."""
+        from conversations import measure
+
+        for row in measure(self.runs):
+            self.report.add(*row)
+
     # ----------------------------------------------------------------------------------------- profiles
     def profile(self) -> None:
         """pyinstrument reports of the CLI commands (and the SDK script for comparison) under .bench/profiles."""
@@ -415,7 +422,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--messages", type=int, default=10_000, help="messages in the big thread")
     parser.add_argument("--threads", type=int, default=25, help="threads the user takes part in, besides two")
     parser.add_argument("--duration", type=float, default=4.0, help="seconds per concurrency level")
-    parser.add_argument("--only", nargs="*", help="sections to run: threads messages max50 load sends events")
+    parser.add_argument("--only", nargs="*", help="sections to run: threads messages max50 load sends events watch")
     parser.add_argument("--profile", action="store_true", help="also write pyinstrument profiles to .bench/profiles")
     parser.add_argument("--results", default=str(BENCH / "RESULTS.md"), help="where to write the markdown")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a budget fails")
@@ -430,6 +437,7 @@ def main(argv: list[str] | None = None) -> int:
     sections: dict[str, Callable[[], None]] = {
         "threads": bench.thread_list, "messages": bench.message_list, "max50": bench.max_items,
         "load": bench.load_table, "sends": bench.emulator_throughput, "events": bench.events,
+        "watch": bench.conversations,
     }
     try:
         bench.start()

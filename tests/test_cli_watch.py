@@ -245,6 +245,59 @@ def test_a_local_clock_ten_minutes_off_loses_nothing_and_shows_nothing_old(servi
     assert printed == sent and not set(old) & set(printed)
 
 
+def test_edits_and_deletions_of_printed_messages_are_not_printed_again(service: Service):
+    owner = service.thread("edits")
+    tid = owner.thread_id
+    marker = owner.send_message("marker").id
+    started = first_poll_answered(service, tid)
+    sent: list[str] = []
+
+    def sender() -> None:
+        assert started.wait(30)
+        first = owner.send_message("first")
+        sent.append(first.id)
+        polls = len(service.message_polls(tid))
+        wait_until(lambda: len(service.message_polls(tid)) >= polls + 2)  # printed by now
+        owner.update_message(first.id, content="first, edited")
+        owner.delete_message(first.id)
+        sent.append(owner.send_message("second").id)
+
+    feeder = in_background(sender)
+    result = service.az("watch", "-t", tid, "--after", marker, "--interval", "0.5", "--timeout", "4")
+    feeder.join(5)
+    assert not feeder.errors and result.exit_code == 0 and not result.error_lines, (feeder.errors, result)
+    printed = lines(result)
+    assert [p["id"] for p in printed] == sent
+    assert printed[0]["content"]["message"] == "first" and printed[0]["deletedOn"] is None
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def test_a_closed_pipe_ends_the_watch_quietly(service: Service, tmp_path: Path):
+    owner = service.thread("pipe")
+    owner.send_message("one")
+    proc = subprocess.Popen([sys.executable, "-m", "azure.cli", "communication", "chat", "message", "watch",
+                             "-t", owner.thread_id, "--start-time", "2020-01-01", "--interval", "0.5"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=cli_env(service, tmp_path),
+                            cwd=str(tmp_path))
+    first = proc.stdout.readline()
+    proc.stdout.close()  # like `| head -n 1` exiting
+    assert json.loads(first)["type"] == "participantAdded"
+    deadline = time.monotonic() + 30
+    while proc.poll() is None and time.monotonic() < deadline:
+        owner.send_message("more")  # the next line written meets the closed pipe
+        time.sleep(0.5)
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert proc.poll() == 0, err
+    assert "Traceback" not in err and "BrokenPipe" not in err and "Errno" not in err, err
+
+
 # ---------------------------------------------------------------------------------------------- faults
 def test_throttling_and_failures_slow_the_watch_and_lose_nothing(service: Service):
     owner = service.thread("faults")
@@ -379,13 +432,19 @@ def test_being_removed_from_the_thread_ends_the_watch(service: Service):
     assert printed and printed[-1]["type"] == "participantRemoved"
 
 
-def test_ctrl_c_brings_the_prompt_back_at_once_without_a_traceback(service: Service, tmp_path: Path):
-    owner = service.thread("interrupt")
-    owner.send_message("already there")
+def cli_env(service: Service, tmp_path: Path) -> dict[str, str]:
+    """The environment of an `az` child process talking to the emulator."""
     env = dict(os.environ, REQUESTS_CA_BUNDLE=service.emu.ca_bundle, AZURE_COMMUNICATION_ENDPOINT=service.emu.endpoint,
                AZURE_COMMUNICATION_ACCESS_TOKEN=service.token, AZURE_CORE_COLLECT_TELEMETRY="no",
                AZURE_CONFIG_DIR=str(tmp_path / "az"), AZURE_EXTENSION_DEV_SOURCES=str(ROOT))
     env.pop("PYTHONPATH", None)
+    return env
+
+
+def test_ctrl_c_brings_the_prompt_back_at_once_without_a_traceback(service: Service, tmp_path: Path):
+    owner = service.thread("interrupt")
+    owner.send_message("already there")
+    env = cli_env(service, tmp_path)
     for command in (["watch"], ["wait", "--contains", "never"]):
         before = len(service.message_polls(owner.thread_id))
         proc = subprocess.Popen([sys.executable, "-m", "azure.cli", "communication", "chat", "message", *command,
@@ -446,6 +505,7 @@ def test_wait_for_a_reply_that_comes_later(service: Service):
 
 def test_wait_times_out_with_one_line_and_exit_1(service: Service):
     owner = service.thread("wait timeout")
+    owner.send_message("never mind")  # before the command started: does not count
     t0 = time.monotonic()
     result = service.az("wait", "-t", owner.thread_id, "--contains", "never", "--interval", "0.5", "--timeout", "1.5")
     took = time.monotonic() - t0
@@ -494,3 +554,13 @@ def test_after_a_message_that_is_not_in_the_thread_exits_3(service: Service, com
     assert result.exit_code == 3
     line = one_error_line(result)
     assert "1706691600123" in line and "not found" in line
+
+
+@pytest.mark.parametrize("command", [["watch"], ["wait", "--contains", "x"]])
+def test_an_endpoint_that_refuses_connections_fails_at_once(service: Service, command: list[str]):
+    t0 = time.monotonic()
+    result = run("communication", "chat", "message", *command, "-t", "19:abc@thread.v2", "--endpoint",
+                 "https://127.0.0.1:1", "--access-token", service.token,
+                 env={"REQUESTS_CA_BUNDLE": service.emu.ca_bundle})
+    assert result.exit_code == 1 and "127.0.0.1:1" in one_error_line(result)
+    assert time.monotonic() - t0 < 5

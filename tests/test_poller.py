@@ -338,3 +338,23 @@ def test_the_timeout_also_bounds_a_back_off():
     thread.errors = [http_error(503) for _ in range(100)]
     assert list(MessagePoller(thread).follow(2.0, 10.0, clock=clock, sleep=clock.sleep)) == []
     assert clock.now == 10.0
+
+
+def test_an_unreachable_endpoint_fails_at_once_but_a_later_outage_is_backed_off():
+    refused = ServiceRequestError("[Errno 111] Connection refused")
+    thread, clock = FakeThread(), FakeClock()
+    thread.errors = [refused]
+    with pytest.raises(ServiceRequestError):
+        list(MessagePoller(thread).follow(1.0, 60.0, clock=clock, sleep=clock.sleep,
+                                          unreachable=lambda ex: "refused" in str(ex)))
+    assert clock.sleeps == []
+
+    thread, clock = FakeThread(), FakeClock()
+    poller = MessagePoller(thread, start_time=T0)
+    follow = poller.follow(1.0, 60.0, clock=clock, sleep=clock.sleep, unreachable=lambda ex: "refused" in str(ex))
+    thread.add()
+    assert seqs([next(follow)]) == [1]  # answered once: the service is there
+    thread.errors = [refused, refused]  # then it restarts
+    thread.add()
+    assert seqs([next(follow)]) == [2]
+    assert thread.errors == [] and clock.sleeps[-2:] == [1.0, 2.0]  # backed off twice, then answered

@@ -162,8 +162,9 @@ class ChatModel:
     def send_message(self, caller: Caller, tid: str, content: object, message_type: object = "text",
                      sender_display_name: object = None, metadata: object = None) -> Message:
         """Append a user message; returns it (id = epoch ms, unique and increasing per thread)."""
+        new = self._messages.prepare(content, message_type, sender_display_name, metadata)
         with self.lock, self.store.transaction():
-            change = self._messages.send(caller, tid, content, message_type, sender_display_name, metadata)
+            change = self._messages.send(caller, tid, new)
             self._publish(change)
             return change.message
 

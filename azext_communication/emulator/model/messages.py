@@ -8,6 +8,7 @@ returns a `Change` describing it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 from ..errors import BadRequest, Forbidden, NotFound
 from ..store import Store
@@ -15,6 +16,15 @@ from .persist import save_message, save_receipt
 from .records import Caller, Change, Message, Page, Receipt, Thread
 from .rules import MAX_RECEIPT_PARTICIPANTS, check_display_name, check_message_size, check_metadata
 from .threads import Threads, require_chat
+
+
+class NewMessage(NamedTuple):
+    """A checked message to send."""
+
+    content: str
+    type: str
+    sender_display_name: str
+    metadata: dict | None
 
 
 def _not_found(mid: str) -> NotFound:
@@ -55,23 +65,27 @@ class Messages:
                 t.receipts[r["raw"]] = Receipt(r["raw"], r["message"], r["read"])
 
     # ------------------------------------------------------------------ messages
-    def send(self, caller: Caller, tid: str, content: object, message_type: object = "text",
-             sender_display_name: object = None, metadata: object = None) -> Change:
-        """Append a user message (id = epoch ms, unique and increasing per thread)."""
+    @staticmethod
+    def prepare(content: object, message_type: object = "text", sender_display_name: object = None,
+                metadata: object = None) -> NewMessage:
+        """Check a message to send (no state needed: the facade runs this outside the model lock)."""
         if not isinstance(content, str) or not content:
             raise BadRequest("The message content is required.", code="ValidationError")
         mtype = "text" if message_type is None else message_type
         if not isinstance(mtype, str) or mtype.lower() not in ("text", "html"):
             raise BadRequest(f"Invalid message type '{message_type}'.", code="ValidationError")
-        mtype = mtype.lower()
         name = check_display_name(sender_display_name)
         meta = check_metadata(metadata)
         meta = {k: v for k, v in meta.items() if v is not None} if meta else None
         check_message_size(content, meta)
+        return NewMessage(content, mtype.lower(), name if name is not None else "", meta or None)
+
+    def send(self, caller: Caller, tid: str, new: NewMessage) -> Change:
+        """Append a user message (id = epoch ms, unique and increasing per thread)."""
         t = self.threads.member_thread(caller, tid)
         with self.store.transaction():  # the message record alone: the thread's counters follow from it
-            m = t.append(mtype, caller.user_id, {"message": content}, self.clock(),
-                         sender_display_name=name if name is not None else "", metadata=meta or None)
+            m = t.append(new.type, caller.user_id, {"message": new.content}, self.clock(),
+                         sender_display_name=new.sender_display_name, metadata=new.metadata)
             save_message(self.store, t, m)
         return Change("message.sent", t, caller.user_id, m.created_ms, t.member_ids(), message=m)
 
