@@ -159,6 +159,23 @@ def in_background(target: Callable[[], None]) -> threading.Thread:
     return thread
 
 
+def during_command(service: Service, thread_id: str, script: Callable[[], None], *args: str,
+                   token: str | None = None) -> CliResult:
+    """Run `az communication chat message <args>` while `script` runs in a thread, from the moment the command's
+    first list request was answered; the script's own failures fail the test."""
+    started = first_poll_answered(service, thread_id)
+
+    def body() -> None:
+        assert started.wait(30), "the command never polled"
+        script()
+
+    feeder = in_background(body)
+    result = service.az(*args, token=token)
+    feeder.join(15)
+    assert not feeder.is_alive() and not feeder.errors, feeder.errors
+    return result
+
+
 def lines(result: CliResult) -> list[dict]:
     return [json.loads(line) for line in result.stdout.splitlines()]
 
@@ -174,11 +191,9 @@ def test_watch_prints_each_of_500_concurrent_messages_once_in_order(service: Ser
     tid = owner.thread_id
     marker = owner.send_message("marker").id
     other, _ = service.new_user()
-    started = first_poll_answered(service, tid)
     done = threading.Event()
 
     def senders() -> None:
-        assert started.wait(30)
         counts = [BURST // SENDERS + (1 if i < BURST % SENDERS else 0) for i in range(SENDERS)]
 
         def one(i: int) -> None:
@@ -198,10 +213,8 @@ def test_watch_prints_each_of_500_concurrent_messages_once_in_order(service: Ser
             assert not w.errors, w.errors
         done.set()
 
-    feeder = in_background(senders)
-    result = service.az("watch", "-t", tid, "--after", marker, "--interval", "0.5", "--timeout", "12")
-    feeder.join(5)
-    assert not feeder.errors, feeder.errors
+    result = during_command(service, tid, senders, "watch", "-t", tid, "--after", marker, "--interval", "0.5",
+                            "--timeout", "12")
     assert done.is_set(), "the senders did not finish within the watch"
     assert result.exit_code == 0 and not result.error_lines, result
     polls = service.message_polls(tid)
@@ -228,19 +241,15 @@ def test_a_local_clock_ten_minutes_off_loses_nothing_and_shows_nothing_old(servi
 
     skew = owner.get_message(old[0]).created_on - datetime.now(timezone.utc)
     assert abs(skew - timedelta(minutes=minutes)) < timedelta(seconds=30), skew  # the service's clock is off
-    started = first_poll_answered(service, tid)
     sent: list[str] = []
 
     def sender() -> None:
-        assert started.wait(30)
         for i in range(20):
             sent.append(owner.send_message(f"new {i}").id)
             time.sleep(0.05)
 
-    feeder = in_background(sender)
-    result = service.az("watch", "-t", tid, "--interval", "0.5", "--timeout", "4")
-    feeder.join(5)
-    assert not feeder.errors and result.exit_code == 0, result
+    result = during_command(service, tid, sender, "watch", "-t", tid, "--interval", "0.5", "--timeout", "4")
+    assert result.exit_code == 0, result
     printed = [p["id"] for p in lines(result)]
     assert printed == sent and not set(old) & set(printed)
 
@@ -249,11 +258,9 @@ def test_edits_and_deletions_of_printed_messages_are_not_printed_again(service: 
     owner = service.thread("edits")
     tid = owner.thread_id
     marker = owner.send_message("marker").id
-    started = first_poll_answered(service, tid)
     sent: list[str] = []
 
     def sender() -> None:
-        assert started.wait(30)
         first = owner.send_message("first")
         sent.append(first.id)
         polls = len(service.message_polls(tid))
@@ -262,10 +269,9 @@ def test_edits_and_deletions_of_printed_messages_are_not_printed_again(service: 
         owner.delete_message(first.id)
         sent.append(owner.send_message("second").id)
 
-    feeder = in_background(sender)
-    result = service.az("watch", "-t", tid, "--after", marker, "--interval", "0.5", "--timeout", "4")
-    feeder.join(5)
-    assert not feeder.errors and result.exit_code == 0 and not result.error_lines, (feeder.errors, result)
+    result = during_command(service, tid, sender, "watch", "-t", tid, "--after", marker, "--interval", "0.5",
+                            "--timeout", "4")
+    assert result.exit_code == 0 and not result.error_lines, result
     printed = lines(result)
     assert [p["id"] for p in printed] == sent
     assert printed[0]["content"]["message"] == "first" and printed[0]["deletedOn"] is None
@@ -303,14 +309,12 @@ def test_throttling_and_failures_slow_the_watch_and_lose_nothing(service: Servic
     owner = service.thread("faults")
     tid = owner.thread_id
     marker = owner.send_message("marker").id
-    started = first_poll_answered(service, tid)
     sent: list[str] = []
     faults = [("429", 2, 1), ("503", 3, 1), ("close", 3, 1)]
 
     status_of = {"429": 429, "503": 503, "close": 0}  # 0: dropped without an answer
 
     def sender() -> None:
-        assert started.wait(30)
         for mode, count, retry_after in faults:
             sent.append(owner.send_message(f"before {mode}").id)
             time.sleep(0.6)
@@ -323,10 +327,8 @@ def test_throttling_and_failures_slow_the_watch_and_lose_nothing(service: Servic
             sent.append(owner.send_message(f"after {mode}").id)
             time.sleep(0.6)
 
-    feeder = in_background(sender)
-    result = service.az("watch", "-t", tid, "--after", marker, "--interval", "0.5", "--timeout", "12")
-    feeder.join(5)
-    assert not feeder.errors, feeder.errors
+    result = during_command(service, tid, sender, "watch", "-t", tid, "--after", marker, "--interval", "0.5",
+                            "--timeout", "12")
     assert result.exit_code == 0 and not result.error_lines, result
     assert [p["id"] for p in lines(result)] == sent
     polls = service.message_polls(tid)
@@ -340,17 +342,14 @@ def test_an_outage_longer_than_the_sdk_retries_is_backed_off_and_survived(servic
     owner = service.thread("outage")
     tid = owner.thread_id
     marker = owner.send_message("marker").id
-    started = first_poll_answered(service, tid)
     sent: list[str] = []
 
     def sender() -> None:
-        assert started.wait(30)
         service.emu.add_fault("503", count=6, retry_after=0)
         sent.append(owner.send_message("through the outage").id)
 
-    feeder = in_background(sender)
-    result = service.az("watch", "-t", tid, "--after", marker, "--interval", "0.5", "--timeout", "9")
-    feeder.join(5)
+    result = during_command(service, tid, sender, "watch", "-t", tid, "--after", marker, "--interval", "0.5",
+                            "--timeout", "9")
     assert result.exit_code == 0 and not result.error_lines, result
     warnings = [line for line in result.stderr.splitlines() if line.startswith("WARNING") and "polling again" in line]
     assert warnings, result.stderr
@@ -360,20 +359,16 @@ def test_an_outage_longer_than_the_sdk_retries_is_backed_off_and_survived(servic
 # ---------------------------------------------------------------------------------------------- how a watch ends
 def _watch_until(service: Service, tid: str, action: Callable[[], None], token: str | None = None,
                  first: Callable[[], str] | None = None) -> tuple[CliResult, list[str]]:
-    started = first_poll_answered(service, tid)
     sent: list[str] = []
 
     def script() -> None:
-        assert started.wait(30)
         if first:
             sent.append(first())
         time.sleep(1.2)
         action()
 
-    feeder = in_background(script)
-    result = service.az("watch", "-t", tid, "--interval", "0.5", "--timeout", "20", token=token)
-    feeder.join(5)
-    assert not feeder.errors, feeder.errors
+    result = during_command(service, tid, script, "watch", "-t", tid, "--interval", "0.5", "--timeout", "20",
+                            token=token)
     return result, sent
 
 
@@ -486,18 +481,13 @@ def test_wait_for_a_reply_that_comes_later(service: Service):
     owner = service.thread("wait later")
     tid = owner.thread_id
     ping = owner.send_message("ping").id
-    started = first_poll_answered(service, tid)
-
     def bot() -> None:
-        assert started.wait(30)
         time.sleep(0.8)
         owner.send_message("thinking", sender_display_name="Bot")
         owner.send_message("the answer is PONG", sender_display_name="Bot")
 
-    feeder = in_background(bot)
-    result = service.az("wait", "-t", tid, "--after", ping, "--sender", "bot", "--contains", "pong",
-                        "--interval", "0.5", "--timeout", "20")
-    feeder.join(5)
+    result = during_command(service, tid, bot, "wait", "-t", tid, "--after", ping, "--sender", "bot", "--contains",
+                            "pong", "--interval", "0.5", "--timeout", "20")
     assert result.exit_code == 0, result
     assert result.result["content"]["message"] == "the answer is PONG"
     assert set(result.result) >= {"id", "type", "sequenceId", "content", "senderDisplayName", "createdOn", "sender"}
