@@ -4,7 +4,12 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint wheel bench venv egg-info clean
+# az loads this checkout as the extension `communication` from here (see scripts/dev_source.py), and wheel
+# extensions from an empty folder of its own, so that an installed public `communication` wheel stays out.
+DEV_SOURCE := $(abspath $(VENV))/az-extensions
+EXT_DIR    := $(abspath $(VENV))/az-cliextensions
+
+.PHONY: demo shell test lint wheel bench venv egg-info clean
 
 $(STAMP): requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -14,9 +19,20 @@ $(STAMP): requirements-dev.txt
 
 venv: $(STAMP)
 
-# The extension is loaded from this checkout as an az "dev source": the egg-info marks the folder.
+# The extension is loaded from this checkout as an az "dev source": the egg-info marks the folder, and
+# $(DEV_SOURCE)/communication links to it so that az names it `communication` wherever the checkout lives.
 egg-info: $(STAMP)
 	$(BIN)/python setup.py --quiet egg_info >/dev/null
+	$(BIN)/python scripts/dev_source.py $(DEV_SOURCE) >/dev/null
+	mkdir -p $(EXT_DIR)
+
+# A shell in which `az communication ...` works by hand (exit to leave).
+shell: egg-info
+	@echo "az is $(abspath $(BIN))/az with this checkout as the extension 'communication'. Next:"
+	@echo "  az communication emulator start     (in another terminal: make shell there too), then paste its export lines"
+	@echo "Type 'exit' to leave this shell."
+	@PATH="$(abspath $(BIN)):$$PATH" AZURE_EXTENSION_DEV_SOURCES="$(DEV_SOURCE)" AZURE_EXTENSION_DIR="$(EXT_DIR)" \
+		AZURE_CORE_COLLECT_TELEMETRY=no $${SHELL:-/bin/bash} -i
 
 demo: egg-info
 	bash scripts/demo.sh

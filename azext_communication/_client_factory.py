@@ -110,6 +110,21 @@ def cf_chat_thread_poll(cli_ctx: Any, kwargs: dict[str, Any]) -> Any:
     return ChatThreadClient(endpoint, _token_credential(access_token), thread_id, **options)
 
 
+def cf_completion(endpoint: str, access_token: str, timeout: float, thread_id: str | None = None) -> Any:
+    """A ChatClient (or a ChatThreadClient for `thread_id`) for tab completion: short timeouts, no retries,
+    the same User-Agent and credential as the commands."""
+    from azure.communication.chat import ChatClient, ChatThreadClient
+
+    from ._retry import retry_policy
+
+    options = {"user_agent": user_agent(), "logging_enable": False, "connection_timeout": timeout,
+               "read_timeout": timeout, "retry_policy": retry_policy(retry_total=0)}
+    credential = _token_credential(access_token)
+    if thread_id:
+        return ChatThreadClient(endpoint, credential, thread_id, **options)
+    return ChatClient(endpoint, credential, **options)
+
+
 def _connection_string_endpoint(conn_str: str) -> str | None:
     """The endpoint named in a connection string (for error messages; never the key)."""
     for element in conn_str.split(";"):

@@ -259,6 +259,12 @@ def transform_event_subscriptions(result: Any) -> list[dict[str, Any]]:
     return fit([{"Name": s.get("name"), "Endpoint": s.get("endpointBaseUrl"), "Schema": s.get("eventDeliverySchema"),
                  "Delivered": s.get("delivered"), "Failed": s.get("failed"), "Pending": s.get("pending"),
                  "DeadLettered": s.get("deadLettered")} for s in rows if isinstance(s, dict)], "Endpoint")
+def transform_emulator_status(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per running emulator: Endpoint, Pid, Data, StartedOn (-o json has the export lines)."""
+    return [{"Endpoint": e.get("endpoint"), "Pid": e.get("pid"), "Data": e.get("dataDir") or "in memory",
+             "StartedOn": e.get("startedOn")} for e in result.get("emulators") or []]
+
+
 # ---------------------------------------------------------------------------------------------- watch lines
 def message_line_renderer(width: int | None = TABLE_WIDTH) -> Callable[[dict[str, Any]], str]:
     """The `-o table` line of `message watch`: `message_line` with the display names learnt from the messages

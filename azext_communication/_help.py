@@ -334,8 +334,11 @@ helps["communication emulator start"] = """
 type: command
 short-summary: Run the emulator in the foreground until interrupted.
 long-summary: >
-    When ready it prints the endpoint, the connection string and the `export REQUESTS_CA_BUNDLE=...` line that
-    makes every client trust its certificate (TLS verification stays on).
+    When ready it prints the lines to paste into the shell that runs az or the scripts (`export
+    AZURE_COMMUNICATION_ENDPOINT=...`, `AZURE_COMMUNICATION_CONNECTION_STRING=...` and `REQUESTS_CA_BUNDLE=...`,
+    which makes every client trust its certificate; TLS verification stays on) and the next step, issuing a chat
+    token. Then it logs each request (method, path, status, milliseconds) until Ctrl+C. A port in use or out of
+    range is one line; 'az communication emulator status' says which emulators run and where.
 examples:
   - name: Start on the default address (https://127.0.0.1:8443).
     text: az communication emulator start
@@ -349,6 +352,21 @@ examples:
     text: az communication emulator start --event-webhook "http://localhost:7071/runtime/webhooks/EventGrid?functionName=OnChat"
   - name: Subscriptions from a file, persisted with the data, retries 100 times faster (for tests).
     text: az communication emulator start --data-dir ./chat-data --events-config events.json --event-retry-scale 0.01
+"""
+
+helps["communication emulator status"] = """
+type: command
+short-summary: Say whether an emulator is running for this emulator home folder, and where.
+long-summary: >
+    The home folder is $AZURE_COMMUNICATION_EMULATOR_HOME, else ~/.azure-communication-emulator. Every emulator
+    started from it (with or without --data-dir) is listed while it runs, with its endpoint, process id, data
+    folder, connection string, CA bundle and the export lines that point az and SDK scripts at it. Nothing
+    running: "running" is false and a warning says so (exit 0 either way).
+examples:
+  - name: Is one running, and where?
+    text: az communication emulator status -o table
+  - name: The lines that point a shell at the running emulator (bash, to paste or to eval "$(...)").
+    text: az communication emulator status --query "emulators[0].exports[]" -o tsv
 """
 
 helps["communication emulator subscription"] = """

@@ -37,6 +37,7 @@ def _choices(values: tuple[str, ...]) -> Any:
 def load_arguments(loader: Any, _: Any) -> None:
     """Register arguments per command scope; validators do all the checking before any request."""
     from . import _validators as v
+    from ._completers import complete_message_id, complete_thread_id
 
     # Options consumed by the client factories are not in the handlers' signatures: c.extra per command.
     for scope in CHAT_CLIENT_COMMANDS + THREAD_CLIENT_COMMANDS:
@@ -47,9 +48,10 @@ def load_arguments(loader: Any, _: Any) -> None:
     for scope in THREAD_CLIENT_COMMANDS:
         with loader.argument_context(scope) as c:
             c.extra("thread_id", options_list=["--thread", "-t"], required=True, help=THREAD_HELP,
-                    validator=v.validate_thread_id)
+                    validator=v.validate_thread_id, completer=complete_thread_id)
     with loader.argument_context(f"{CHAT} thread delete") as c:
-        c.argument("thread_id", options_list=["--thread", "-t"], help=THREAD_HELP, validator=v.validate_thread_id)
+        c.argument("thread_id", options_list=["--thread", "-t"], help=THREAD_HELP, validator=v.validate_thread_id,
+                   completer=complete_thread_id)
 
     # ---------------------------------------------------------------- threads
     with loader.argument_context(f"{CHAT} thread create") as c:
@@ -95,7 +97,7 @@ def load_arguments(loader: Any, _: Any) -> None:
                   f"{CHAT} message receipt send"):
         with loader.argument_context(scope) as c:
             c.argument("message_id", options_list=["--message-id"], help="The id of the message.",
-                       validator=v.validate_message_id)
+                       validator=v.validate_message_id, completer=complete_message_id)
     with loader.argument_context(f"{CHAT} message send") as c:
         c.argument("content", options_list=["--content"], help="The message text (or HTML with --message-type html).",
                    validator=v.validate_content)
@@ -116,7 +118,7 @@ def load_arguments(loader: Any, _: Any) -> None:
                    validator=v.validate_start_time)
     for scope in (f"{CHAT} message watch", f"{CHAT} message wait"):
         with loader.argument_context(scope) as c:
-            c.argument("after", options_list=["--after"], validator=v.validate_after,
+            c.argument("after", options_list=["--after"], validator=v.validate_after, completer=complete_message_id,
                        help="Begin after this message (an id from `message send` or `message list`); "
                             "exclusive with --start-time.")
             c.argument("interval", options_list=["--interval"], validator=v.validate_interval,
@@ -179,7 +181,8 @@ def load_arguments(loader: Any, _: Any) -> None:
     # ---------------------------------------------------------------- emulator
     with loader.argument_context("communication emulator start") as c:
         c.argument("host", options_list=["--host"], help="The address to listen on.")
-        c.argument("port", options_list=["--port"], type=int, help="The port to listen on; 0 picks a free port.")
+        c.argument("port", options_list=["--port"], validator=v.validate_port,
+                   help="The port to listen on, 0 to 65535; 0 picks a free port.")
         c.argument("data_dir", options_list=["--data-dir"],
                    help="Keep all state in this folder (SQLite); without it the state lives in memory.")
         c.argument("access_key", options_list=["--access-key"],

@@ -544,6 +544,21 @@ def validate_event_subscription(namespace: Any) -> None:
 def validate_event_subscription_name(namespace: Any) -> None:
     if not str(getattr(namespace, "name", "") or "").strip():
         raise InvalidArgumentValueError("--name must not be empty.")
+@usage_errors
+def validate_port(namespace: Any) -> None:
+    """--port of emulator start: 0 to 65535 (bind raises OverflowError beyond), checked by the emulator's parser."""
+    value = getattr(namespace, "port", None)
+    if value is None:
+        return
+    from azext_communication.emulator.cli import check_port
+
+    try:
+        namespace.port = check_port(value)
+    except ValueError:
+        raise InvalidArgumentValueError(f"--port '{value}' is not a port: expected an integer from 0 to 65535 "
+                                        "(0 picks a free port).") from None
+
+
 # ----------------------------------------------------------------------------------------------------------
 # message watch / message wait
 # ----------------------------------------------------------------------------------------------------------

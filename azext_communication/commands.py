@@ -86,6 +86,8 @@ def load_command_table(loader: Any, _: Any) -> None:
 
     with loader.command_group("communication emulator", custom_command_type=custom, is_preview=True) as g:
         g.custom_command("start", "start_emulator")
+        g.custom_command("status", "emulator_status", table_transformer=fmt.transform_emulator_status,
+                         sensitive_info=g.sensitive(sensitive_keys=["connectionString", "exports"]))
 
     with loader.command_group("communication emulator subscription", client_factory=cf_emulator_admin,
                               **common) as g:

@@ -345,12 +345,32 @@ def start_emulator(host: str = "127.0.0.1", port: int = 8443, data_dir: str | No
         extra["events"] = EventSettings(tuple(event_webhooks or ()), events_config,
                                         1.0 if event_retry_scale is None else event_retry_scale,
                                         bool(events_include_actor))
+    problems: list[str] = []  # the emulator's own one-line start-up error, printed once, az's way
     code = run_emulator(host=host, port=port, data_dir=data_dir, access_key=access_key, throttle=throttle,
-                        json_output=json_output, **extra)
+                        json_output=json_output, report=problems.append, **extra)
+    message = (problems[-1][:1].upper() + problems[-1][1:]) if problems else "The emulator could not start."
     if code == 2:
-        exit_usage(InvalidArgumentValueError("The emulator refused an option value (see the message above)."))
+        exit_usage(InvalidArgumentValueError(message))
     if code:
-        raise UnclassifiedUserFault(f"The emulator could not start on {host}:{port} (see the message above).")
+        raise UnclassifiedUserFault(message)
+
+
+def emulator_status() -> dict[str, Any]:
+    """Whether an emulator runs for this emulator home folder, and where (with the lines that point az at it)."""
+    from azext_communication.emulator import instances
+    from azext_communication.emulator.cli import export_lines
+    from azext_communication.emulator.server import emulator_home
+
+    home = emulator_home()
+    running = instances.running(home)
+    if not running:
+        from knack.log import get_logger
+
+        get_logger(__name__).warning("No emulator is running for %s. Start one with 'az communication emulator "
+                                     "start'.", home)
+    for info in running:
+        info["exports"] = export_lines(info["endpoint"], info["connectionString"], info["caBundle"])
+    return {"home": str(home), "running": bool(running), "emulators": running}
 
 
 # ---------------------------------------------------------------------------------------------- emulator events

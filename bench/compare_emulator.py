@@ -3,7 +3,8 @@ same message-send load alternating between them in slices, so that other work on
 
     compare_emulator.py --before /path/to/old-checkout [/path/to/new-checkout] [--duration 6] [--slices 3]
 
-A checkout is a folder holding `azext_communication/` (e.g. `git archive <commit> | tar -x -C folder`).
+A checkout is a folder holding `azext_communication/` (e.g. `git archive <commit> | tar -x -C folder`). Besides
+sends/s and latencies it reports each emulator's CPU time per request (user + system, from /proc).
 """
 
 from __future__ import annotations

@@ -10,9 +10,14 @@ DEMO=$ROOT/.demo
 
 rm -rf "$DEMO/azure" "$DEMO/emulator.out"
 mkdir -p "$DEMO/azure" "$DEMO/emulator-home"
+# The checkout as the extension `communication` (named so wherever the checkout lives; see dev_source.py).
+DEV_SOURCE=$("$BIN/python" scripts/dev_source.py "$ROOT/${VENV:-.venv}/az-extensions")
+EXT_DIR=$ROOT/${VENV:-.venv}/az-cliextensions
+mkdir -p "$EXT_DIR"
 export PATH="$ROOT/$BIN:$PATH"
 export AZURE_CONFIG_DIR=$DEMO/azure
-export AZURE_EXTENSION_DEV_SOURCES=$ROOT
+export AZURE_EXTENSION_DEV_SOURCES=$DEV_SOURCE
+export AZURE_EXTENSION_DIR=$EXT_DIR
 export AZURE_CORE_COLLECT_TELEMETRY=no
 export AZURE_CORE_ONLY_SHOW_ERRORS=true
 export AZURE_CORE_DISABLE_CONFIRM_PROMPT=true
@@ -140,3 +145,12 @@ run az communication emulator subscription show --name echo-bot \
   --query "{name:name, delivered:delivered, failed:failed, pending:pending, deadLettered:deadLettered}"
 
 bold "Done: every step succeeded (user $USER1)."
+cat <<EOF
+
+Now try it by hand. Either run 'make shell', or paste these two lines into your shell:
+  export PATH="$ROOT/$BIN:\$PATH" AZURE_EXTENSION_DIR="$EXT_DIR"
+  export AZURE_EXTENSION_DEV_SOURCES="$DEV_SOURCE"
+then start an emulator (it prints the export lines to paste next) and issue a token:
+  az communication emulator start
+  az communication identity token issue --scope chat
+EOF

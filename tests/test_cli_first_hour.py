@@ -154,3 +154,58 @@ def test_connecting_is_bounded_even_without_a_timeout_setting(tmp_path):
             mock.patch("azext_communication._client_factory.skip_arm_transforms"):
         options = _client_options(cli_ctx, "chat", "https://x", {})
         assert options["connection_timeout"] == options["read_timeout"] == 30
+
+
+def test_token_output_warns_about_the_secret_only_when_az_is_told_to(env: dict[str, str]) -> None:
+    """As the README says: core 2.91 prints the secrets warning only with clients.show_secrets_warning on."""
+    quiet = run("communication", "identity", "token", "issue", "--scope", "chat", env=env)
+    assert quiet.exit_code == 0 and "secrets" not in quiet.stderr, quiet
+    told = run("communication", "identity", "token", "issue", "--scope", "chat",
+               env={**env, "AZURE_CLIENTS_SHOW_SECRETS_WARNING": "true"})
+    assert told.exit_code == 0 and "the following secrets: token" in told.stderr, told
+    assert told.result["token"] not in told.stderr
+
+
+@pytest.mark.parametrize(("port", "code", "message"), [
+    ("99999", 2, "ERROR: --port '99999' is not a port: expected an integer from 0 to 65535 (0 picks a free port)."),
+    ("-1", 2, "ERROR: --port '-1' is not a port: expected an integer from 0 to 65535 (0 picks a free port)."),
+    ("in use", 1, "ERROR: Could not start the emulator: 127.0.0.1:{port} is already in use (another emulator? "
+                  "'az communication emulator status' says; --port 0 picks a free port)"),
+])
+def test_emulator_start_failures_are_one_line(tmp_path, port: str, code: int, message: str) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        if port == "in use":
+            port = str(taken.getsockname()[1])
+        result = run("communication", "emulator", "start", "--port", port,
+                     env={"AZURE_COMMUNICATION_EMULATOR_HOME": str(tmp_path)})
+    assert result.exit_code == code, result
+    lines = [line for line in result.stderr.splitlines() if line.strip() and "is in preview" not in line]
+    assert lines == [message.format(port=port)], result.stderr
+    assert "Traceback" not in result.stderr and "stopping" not in result.stderr
+
+
+def test_emulator_status_says_whether_one_runs_for_this_home_and_where(tmp_path) -> None:
+    from emulator_process import start_emulator
+
+    home = {"AZURE_COMMUNICATION_EMULATOR_HOME": str(tmp_path)}
+    idle = run("communication", "emulator", "status", env=home)
+    assert idle.exit_code == 0 and idle.result == {"home": str(tmp_path), "running": False, "emulators": []}, idle
+    assert f"No emulator is running for {tmp_path}" in idle.stderr
+    emu = start_emulator(env=home)
+    try:
+        status = run("communication", "emulator", "status", env=home)
+        assert status.exit_code == 0 and status.result["running"] is True, status
+        [found] = status.result["emulators"]
+        assert found["endpoint"].rstrip("/") == emu.endpoint.rstrip("/") and found["pid"] == emu.process.pid
+        assert found["exports"][0] == f"export AZURE_COMMUNICATION_ENDPOINT={found['endpoint']}"
+        table = run("communication", "emulator", "status", "-o", "table", env=home)
+        assert table.stdout.split()[:4] == ["Endpoint", "Pid", "Data", "StartedOn"], table
+        assert emu.access_key not in table.stdout
+    finally:
+        emu.stop()
+    after = run("communication", "emulator", "status", env=home)
+    assert after.result["running"] is False, after

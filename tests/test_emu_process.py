@@ -6,6 +6,7 @@ import http.client
 import importlib.util
 import json
 import os
+import shlex
 import signal
 import ssl
 import subprocess
@@ -90,7 +91,8 @@ def test_human_output_sigint_and_stable_key(home: dict) -> None:
                     break
             text = "".join(lines)
             assert "https://127.0.0.1:" in text and "export REQUESTS_CA_BUNDLE=" in text
-            conn = next(ln.split(":", 1)[1].strip() for ln in lines if "Connection string" in ln)
+            export = next(ln for ln in lines if "AZURE_COMMUNICATION_CONNECTION_STRING=" in ln)
+            conn = shlex.split(export.strip())[1].split("=", 1)[1]  # the paste-ready export line
             keys.append(conn.split("accesskey=", 1)[1])
             proc.send_signal(signal.SIGINT)
             proc.communicate(timeout=15)

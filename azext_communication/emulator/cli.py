@@ -7,12 +7,18 @@ cleanly on SIGINT/SIGTERM.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import json
 import logging
+import shlex
 import signal
 import sys
 import threading
+from collections.abc import Callable
+from pathlib import Path
 
+from . import instances
 from .events.subscriptions import EventSettings
 from .server import IDLE_TIMEOUT, REQUEST_TIMEOUT, EmulatorServer, emulator_home
 from .wire import FAULT_MODES
@@ -37,6 +43,27 @@ def parse_fault(spec: str) -> dict:
     if out["count"] < 1:
         raise ValueError(f"invalid fault '{spec}': COUNT must be at least 1")
     return out
+
+
+MAX_PORT = 65535
+
+
+def check_port(value: object) -> int:
+    """A TCP port, 0 (a free one) to 65535; ValueError with one line otherwise (bind would raise OverflowError)."""
+    try:
+        port = int(str(value).strip(), 10)
+    except ValueError:
+        port = -1
+    if isinstance(value, bool) or not 0 <= port <= MAX_PORT:
+        raise ValueError(f"invalid port '{value}': expected an integer from 0 to {MAX_PORT} (0 picks a free port)")
+    return port
+
+
+def _port_arg(value: str) -> int:
+    try:
+        return check_port(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _fault_arg(value: str) -> str:
@@ -72,7 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m azext_communication.emulator",
         description="Local emulator of the Azure Communication Services Chat and Identity data planes (HTTPS).")
     p.add_argument("--host", default="127.0.0.1", help="Address to listen on (default 127.0.0.1).")
-    p.add_argument("--port", type=int, default=8443, help="Port to listen on (default 8443; 0 picks a free port).")
+    p.add_argument("--port", type=_port_arg, default=8443,
+                   help="Port to listen on (default 8443; 0 picks a free port).")
     p.add_argument("--data-dir", default=None,
                    help="Folder for persistent state (SQLite), certificates and access key. Without it state is "
                         "in memory and certificates live in $AZURE_COMMUNICATION_EMULATOR_HOME or "
@@ -126,12 +154,26 @@ def _setup_logging(level: str = "INFO") -> None:
     log.setLevel(level)
 
 
+def _print_error(message: str) -> None:
+    print(f"error: {message}", file=sys.stderr)
+
+
+def _start_failure(exc: BaseException, host: str, port: int) -> str:
+    """One line saying why the emulator could not start, and what to do when the port is taken."""
+    if isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE:
+        return (f"could not start the emulator: {host}:{port} is already in use (another emulator? "
+                "'az communication emulator status' says; --port 0 picks a free port)")
+    return f"could not start the emulator on {host}:{port}: {exc}"
+
+
 def run_emulator(host: str = "127.0.0.1", port: int = 8443, data_dir: str | None = None,
                  access_key: str | None = None, throttle: bool = False, json_output: bool = False,
                  faults: list[str] | None = None, request_timeout: float = REQUEST_TIMEOUT,
-                 idle_timeout: float = IDLE_TIMEOUT, events: EventSettings | None = None) -> int:
+                 idle_timeout: float = IDLE_TIMEOUT, events: EventSettings | None = None,
+                 report: Callable[[str], None] = _print_error) -> int:
     """Run the emulator in the foreground until SIGINT/SIGTERM; returns the exit code (0 on a clean stop,
-    2 for an invalid option value, 1 when it cannot start)."""
+    2 for an invalid option value, 1 when it cannot start). A start-up failure is one line, given to `report`
+    (default: 'error: ...' on stderr)."""
     _setup_logging(logging.getLevelName(log.level) if log.level else "INFO")
     stop = threading.Event()
     previous: dict = {}
@@ -143,19 +185,25 @@ def run_emulator(host: str = "127.0.0.1", port: int = 8443, data_dir: str | None
     old_interval = sys.getswitchinterval()
     sys.setswitchinterval(0.001)
     server = None
+    recorded = None
     try:
+        candidate = None
         try:
             fault_specs = [parse_fault(f) for f in faults or []]
-            server = EmulatorServer(host=host, port=port, data_dir=data_dir, access_key=access_key,
-                                    throttle=throttle, faults=fault_specs, request_timeout=request_timeout,
-                                    idle_timeout=idle_timeout, events=events)
-            server.start()
-        except ValueError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            candidate = EmulatorServer(host=host, port=check_port(port), data_dir=data_dir, access_key=access_key,
+                                       throttle=throttle, faults=fault_specs, request_timeout=request_timeout,
+                                       idle_timeout=idle_timeout, events=events)
+            candidate.start()
+        except (ValueError, OverflowError) as exc:
+            _stop_quietly(candidate)
+            report(str(exc))
             return 2
         except (OSError, RuntimeError) as exc:
-            print(f"error: could not start the emulator on {host}:{port}: {exc}", file=sys.stderr)
+            _stop_quietly(candidate)
+            report(_start_failure(exc, host, port))
             return 1
+        server = candidate
+        recorded = _record(server)
         try:
             _announce(server, json_output)
         except OSError as exc:  # stdout closed by the parent: keep serving, the log says where
@@ -165,6 +213,7 @@ def run_emulator(host: str = "127.0.0.1", port: int = 8443, data_dir: str | None
     except KeyboardInterrupt:
         pass
     finally:
+        instances.forget(recorded)
         if server is not None:
             log.info("stopping the emulator")
             server.stop()
@@ -174,20 +223,49 @@ def run_emulator(host: str = "127.0.0.1", port: int = 8443, data_dir: str | None
     return 0
 
 
+def _stop_quietly(server: EmulatorServer | None) -> None:
+    """Release what a server that failed to start may hold (nothing is logged: it never ran)."""
+    if server is not None:
+        with contextlib.suppress(Exception):  # the start-up error is what the user needs to see
+            server.stop()
+
+
+def _record(server: EmulatorServer) -> Path | None:
+    """Note the running emulator for `az communication emulator status` (a failure only costs that)."""
+    try:
+        return instances.record(emulator_home(), {
+            "endpoint": server.endpoint, "connectionString": server.connection_string, "caBundle": server.ca_bundle,
+            "dataDir": str(server.data_dir) if server.data_dir else None})
+    except OSError as exc:
+        log.warning("could not record the emulator for 'az communication emulator status': %s", exc)
+        return None
+
+
+def export_lines(endpoint: str, connection_string: str, ca_bundle: str) -> list[str]:
+    """The shell lines that point az (and any SDK script) at an emulator."""
+    return [f"export AZURE_COMMUNICATION_ENDPOINT={shlex.quote(endpoint)}",
+            f"export AZURE_COMMUNICATION_CONNECTION_STRING={shlex.quote(connection_string)}",
+            f"export REQUESTS_CA_BUNDLE={shlex.quote(ca_bundle)}"]
+
+
+NEXT_STEP = ("export AZURE_COMMUNICATION_ACCESS_TOKEN=$(az communication identity token issue --scope chat "
+             "--query token -o tsv)")
+
+
 def _announce(server: EmulatorServer, json_output: bool) -> None:
     """What a user (or a script with --json: exactly one line) needs to connect."""
     if json_output:
         sys.stdout.write(json.dumps({"endpoint": server.endpoint, "connectionString": server.connection_string,
                                      "caBundle": server.ca_bundle}) + "\n")
     else:
-        sys.stdout.write(
-            "Azure Communication Services emulator is running.\n"
-            f"  Endpoint:          {server.endpoint}\n"
-            f"  Connection string: {server.connection_string}\n"
-            f"  Data:              {server.data_dir or 'in memory (lost on exit)'}\n"
-            "Trust its certificate in this shell (keeps the public roots trusted too):\n"
-            f"  export REQUESTS_CA_BUNDLE={server.ca_bundle}\n"
-            "Press Ctrl+C to stop.\n")
+        data = f"data in {server.data_dir}" if server.data_dir else "data in memory, lost on exit"
+        lines = [f"Azure Communication Services emulator is running on {server.endpoint} ({data}).",
+                 "Paste into the shell that runs your az commands or scripts (the CA bundle keeps the public",
+                 "roots trusted too):"]
+        lines += ["  " + line for line in export_lines(server.endpoint, server.connection_string, server.ca_bundle)]
+        lines += ["Then issue a chat token (for a new user) for the chat commands:", "  " + NEXT_STEP,
+                  "Each request is logged below (method, path, status, milliseconds). Press Ctrl+C to stop."]
+        sys.stdout.write("\n".join(lines) + "\n")
     sys.stdout.flush()
 
 

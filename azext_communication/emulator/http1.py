@@ -286,7 +286,14 @@ class RequestHandler(BaseHTTPRequestHandler):
         if sum(1 for k, _ in raw_headers if k.lower() == "transfer-encoding") > 1:
             raise BadRequest("More than one Transfer-Encoding header.")
 
+    def _log_request(self, status: object, started: float) -> None:
+        """One info line per request, so a user sees what their script did: method, path (no query), status, ms."""
+        if log.isEnabledFor(logging.INFO):
+            log.info("%s %s %s %.1f ms", self.command, self.path.partition("?")[0], status,
+                     (time.perf_counter() - started) * 1000)
+
     def _dispatch(self) -> None:
+        started = time.perf_counter()
         raw_headers = self.headers._headers
         hdrs = LowerHeaders((k.lower(), v) for k, v in raw_headers)
         try:
@@ -295,7 +302,9 @@ class RequestHandler(BaseHTTPRequestHandler):
         except EmulatorError as exc:
             if exc.headers.pop("x-drained", None) is None:
                 self.close_connection = True  # the rest of the body is still on the wire
-            self._write(*WireApp.error_response(exc))
+            answer = WireApp.error_response(exc)
+            self._write(*answer)
+            self._log_request(answer[0], started)
             return
         try:
             status, headers, payload = self.server.app.handle(self.command, self.path, hdrs, body)
@@ -306,8 +315,10 @@ class RequestHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
+            self._log_request("dropped (fault)", started)
             return
         self._write(status, headers, payload)
+        self._log_request(status, started)
 
     # every method goes through the app, which answers 404/405 itself
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch  # noqa: N815
