@@ -12,7 +12,8 @@ from urllib.parse import urlparse
 
 from ._errors import install_log_redaction, set_error_context, update_error_context
 from ._output import skip_arm_transforms
-from ._validators import resolve_timeout, token_user_id
+from ._settings import resolve_timeout
+from ._validators_watch import token_user_id
 from ._version import VERSION
 
 CONNECT_TIMEOUT = 10.0  # seconds; a TCP + TLS handshake that takes longer is not going to succeed

@@ -20,7 +20,7 @@ COMPLETION_TIMEOUT = 3.0  # seconds, to connect and for the answer
 
 def _credentials(cmd: Any, namespace: Any) -> tuple[str, str]:
     """(endpoint, access token) as the command would resolve them; raises when either is missing or bad."""
-    from ._validators import check_access_token, check_endpoint, resolve_setting
+    from ._settings import check_access_token, check_endpoint, resolve_setting
 
     endpoint, source = resolve_setting(cmd.cli_ctx, getattr(namespace, "endpoint", None), "--endpoint", "endpoint")
     token, token_source = resolve_setting(cmd.cli_ctx, getattr(namespace, "access_token", None), "--access-token",

@@ -27,7 +27,8 @@ from azure.cli.core.azclierror import (
     UnclassifiedUserFault,
 )
 
-from ._validators import NOT_ACS_TOKEN, USAGE_ERRORS, exit_usage
+from ._settings import NOT_ACS_TOKEN
+from ._validators import USAGE_ERRORS, exit_usage
 
 _CONTEXT: ContextVar[dict[str, Any] | None] = ContextVar("communication_error_context", default=None)
 

@@ -37,6 +37,8 @@ def _choices(values: tuple[str, ...]) -> Any:
 def load_arguments(loader: Any, _: Any) -> None:
     """Register arguments per command scope; validators do all the checking before any request."""
     from . import _validators as v
+    from . import _validators_emulator as ve
+    from . import _validators_watch as vw
     from ._completers import complete_message_id, complete_thread_id
 
     # Options consumed by the client factories are not in the handlers' signatures: c.extra per command.
@@ -118,25 +120,25 @@ def load_arguments(loader: Any, _: Any) -> None:
                    validator=v.validate_start_time)
     for scope in (f"{CHAT} message watch", f"{CHAT} message wait"):
         with loader.argument_context(scope) as c:
-            c.argument("after", options_list=["--after"], validator=v.validate_after, completer=complete_message_id,
+            c.argument("after", options_list=["--after"], validator=vw.validate_after, completer=complete_message_id,
                        help="Begin after this message (an id from `message send` or `message list`); "
                             "exclusive with --start-time.")
-            c.argument("interval", options_list=["--interval"], validator=v.validate_interval,
+            c.argument("interval", options_list=["--interval"], validator=vw.validate_interval,
                        help="Seconds between polls, at least 0.5.")
     with loader.argument_context(f"{CHAT} message watch") as c:
         c.argument("start_time", options_list=["--start-time"], validator=v.validate_start_time,
                    help="Print messages created at or after this time first. Default: only what arrives from now "
                         "on (the service's newest message at the start, whatever the local clock says). "
                         + START_TIME_HELP)
-        c.argument("timeout", options_list=["--timeout"], validator=v.validate_watch_timeout,
+        c.argument("timeout", options_list=["--timeout"], validator=vw.validate_watch_timeout,
                    help="Stop after this many seconds (exit 0). Default: until interrupted (Ctrl-C, exit 0).")
     with loader.argument_context(f"{CHAT} message wait") as c:
         c.argument("start_time", options_list=["--start-time"], validator=v.validate_start_time,
                    help="Consider messages created at or after this time. Default: only what arrives after the "
                         "command started (the service's newest message at the start). " + START_TIME_HELP)
-        c.argument("timeout", options_list=["--timeout"], validator=v.validate_watch_timeout,
+        c.argument("timeout", options_list=["--timeout"], validator=vw.validate_watch_timeout,
                    help="Give up after this many seconds: one line on stderr, exit 1. Default: 300.")
-        c.argument("custom", options_list=["--custom"], validator=v.validate_wait_condition,
+        c.argument("custom", options_list=["--custom"], validator=vw.validate_wait_condition,
                    help="A JMESPath expression evaluated on each message's JSON (the shape of a `message list` "
                         "item); the first message for which it is truthy is the result, e.g. "
                         "\"senderDisplayName=='Bot' && contains(content.message, 'pong')\".")
@@ -181,7 +183,7 @@ def load_arguments(loader: Any, _: Any) -> None:
     # ---------------------------------------------------------------- emulator
     with loader.argument_context("communication emulator start") as c:
         c.argument("host", options_list=["--host"], help="The address to listen on.")
-        c.argument("port", options_list=["--port"], validator=v.validate_port,
+        c.argument("port", options_list=["--port"], validator=ve.validate_port,
                    help="The port to listen on, 0 to 65535; 0 picks a free port.")
         c.argument("data_dir", options_list=["--data-dir"],
                    help="Keep all state in this folder (SQLite); without it the state lives in memory.")
@@ -192,7 +194,7 @@ def load_arguments(loader: Any, _: Any) -> None:
                    help="Enforce the documented ACS rate limits (429 with Retry-After).")
         c.argument("json_output", options_list=["--json"], action="store_true",
                    help="Print one JSON line {endpoint, connectionString, caBundle} when ready, for scripts.")
-        c.argument("faults", options_list=["--fault"], nargs="+", validator=v.validate_faults,
+        c.argument("faults", options_list=["--fault"], nargs="+", validator=ve.validate_faults,
                    help="Answer the next requests with a fault, to test retries: MODE:COUNT[:VALUE] with MODE one "
                         "of 429, 503, close, stall (VALUE: Retry-After seconds, or stall seconds).")
         c.argument("event_webhooks", options_list=["--event-webhook"], action="append",
@@ -221,16 +223,16 @@ def load_arguments(loader: Any, _: Any) -> None:
     for name in ("show", "delete"):
         with loader.argument_context(f"communication emulator subscription {name}") as c:
             c.argument("name", options_list=["--name", "-n"], help="The name of the event subscription.",
-                       validator=v.validate_event_subscription_name)
+                       validator=ve.validate_event_subscription_name)
     with loader.argument_context("communication emulator subscription create") as c:
-        c.argument("name", options_list=["--name", "-n"], validator=v.validate_event_subscription,
+        c.argument("name", options_list=["--name", "-n"], validator=ve.validate_event_subscription,
                    help="The name of the new event subscription: 3 to 64 letters, digits or hyphens.")
         c.argument("endpoint", options_list=["--endpoint"],
                    help="The webhook URL events are POSTed to: https (verified with the normal trust store and "
                         "REQUESTS_CA_BUNDLE), or http for localhost, e.g. an Azure Functions host's "
                         "http://localhost:7071/runtime/webhooks/EventGrid?functionName=NAME.")
         c.argument("event_delivery_schema", options_list=["--event-delivery-schema"],
-                   completer=_choices(v.EVENT_SCHEMAS),
+                   completer=_choices(ve.EVENT_SCHEMAS),
                    help="EventGridSchema (default: a JSON array of one event) or CloudEventSchemaV1_0 (one object).")
         c.argument("included_event_types", options_list=["--included-event-types"], nargs="+",
                    help="Only these event types, e.g. ChatMessageReceived (the Microsoft.Communication. prefix is "
@@ -245,7 +247,7 @@ def load_arguments(loader: Any, _: Any) -> None:
                    help="Minutes an event may wait for delivery before it is dead-lettered, 1 to 1440 (default 1440).")
         c.argument("skip_validation", options_list=["--skip-validation"], action="store_true",
                    help="Do not run the endpoint validation handshake before the first delivery.")
-        c.argument("endpoint_type", options_list=["--endpoint-type"], completer=_choices(v.ENDPOINT_TYPES),
+        c.argument("endpoint_type", options_list=["--endpoint-type"], completer=_choices(ve.ENDPOINT_TYPES),
                    help="WebHook (default: events are delivered as Event Grid delivers them) or EventGridTopic "
                         "(events are published to an Event Grid topic or a simulator at --endpoint, e.g. "
                         "https://<topic>.<region>-1.eventgrid.azure.net/api/events, with --topic-key).")

@@ -12,16 +12,11 @@ A token that is malformed or expired is not a usage error: it raises Unauthorize
 
 from __future__ import annotations
 
-import base64
-import binascii
-import configparser
 import functools
 import json
-import os
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any, NoReturn, TypeVar
-from urllib.parse import urlparse
 
 from azure.cli.core.azclierror import (
     ArgumentUsageError,
@@ -29,11 +24,10 @@ from azure.cli.core.azclierror import (
     InvalidArgumentValueError,
     MutuallyExclusiveArgumentError,
     RequiredArgumentMissingError,
-    UnauthorizedError,
 )
 
-CONFIG_SECTION = "communication"
-ENV_PREFIX = "AZURE_COMMUNICATION_"
+from ._settings import check_access_token, check_connection_string, check_endpoint, resolve_setting
+
 MAX_PAGE_SIZE = 200
 MIN_TOKEN_MINUTES = 60
 MAX_TOKEN_MINUTES = 1440
@@ -41,16 +35,10 @@ MAX_TOKEN_MINUTES = 1440
 MAX_MESSAGE_BYTES = 28 * 1024
 MESSAGE_TYPES = ("text", "html")
 SCOPES = ("chat", "voip", "chat.join", "chat.join.limited", "voip.join")
-TIMEOUT_KEY = "timeout"
 
 ACS_USER_PREFIXES = ("8:acs:", "8:dod-acs:", "8:gcch-acs:", "8:spool:")
 _TEAMS_PREFIXES = ("8:orgid:", "8:teamsvisitor:", "8:dod:", "8:gcch:", "28:")
 
-_NOT_ACS_TOKEN = (
-    "The access token is not a valid ACS token{where} (expected a JWT-shaped user access token with a numeric "
-    "'exp' claim). Issue one with 'az communication identity token issue --scope chat'."
-)
-NOT_ACS_TOKEN = _NOT_ACS_TOKEN.format(where="")
 
 # The error classes that mean "the command line is wrong": exit 2.
 USAGE_ERRORS = (InvalidArgumentValueError, RequiredArgumentMissingError, ArgumentUsageError,
@@ -85,116 +73,6 @@ def usage_errors(validator: _F) -> _F:
 
     _checked.exits_as_usage = True  # type: ignore[attr-defined]
     return _checked  # type: ignore[return-value]
-
-
-# ----------------------------------------------------------------------------------------------------------
-# Settings: option > AZURE_COMMUNICATION_<NAME> > az config [communication] <name>
-# ----------------------------------------------------------------------------------------------------------
-def _config_file_value(cli_ctx: Any, key: str) -> str:
-    """Read `[communication] key` from the az config file only (the variable was already looked at)."""
-    parser = configparser.ConfigParser(interpolation=None)
-    try:
-        parser.read(cli_ctx.config.config_path, encoding="utf-8")
-    except (OSError, configparser.Error):
-        return ""
-    return parser.get(CONFIG_SECTION, key, fallback="").strip()
-
-
-def resolve_setting(cli_ctx: Any, value: str | None, option: str, key: str) -> tuple[str, str]:
-    """Return (value, where it came from): the first non-empty of option, environment variable and az config.
-
-    An empty value counts as missing. The error names both the option and the variable, because scripts
-    usually set the variable; the source is returned so that later errors can say where a bad value came from.
-    """
-    if value is not None and value.strip():
-        return value.strip(), option
-    env_name = ENV_PREFIX + key.upper()
-    env_value = os.environ.get(env_name, "").strip()
-    if env_value:
-        return env_value, env_name
-    config_value = _config_file_value(cli_ctx, key)
-    if config_value:
-        return config_value, f"az config {CONFIG_SECTION}.{key}"
-    raise RequiredArgumentMissingError(f"Please specify {option}, or set {env_name}.")
-
-
-def _from(source: str, option: str) -> str:
-    """' (from <source>)' when the value did not come from the option itself."""
-    return "" if source == option else f" (value from {source})"
-
-
-def check_endpoint(endpoint: str, source: str = "--endpoint") -> str:
-    """An endpoint must be an https URL: bearer tokens are never sent in clear text.
-
-    The value is not echoed: a connection string pasted here by mistake would hold the access key.
-    """
-    parsed = urlparse(endpoint)
-    if parsed.scheme.lower() != "https" or not parsed.hostname:
-        raise InvalidArgumentValueError(
-            "--endpoint must be an https URL such as https://<resource>.communication.azure.com "
-            f"(or the https endpoint printed by 'az communication emulator start'){_from(source, '--endpoint')}."
-        )
-    if parsed.query or parsed.fragment or parsed.params:
-        raise InvalidArgumentValueError(
-            f"--endpoint must be a plain https URL without query or fragment{_from(source, '--endpoint')}."
-        )
-    return endpoint.rstrip("/")
-
-
-def parse_access_token_expiry(token: str, source: str = "--access-token") -> datetime:
-    """Parse the token exactly as the chat SDK does (split on '.', non-strict standard base64, json, `exp`).
-
-    Raises UnauthorizedError (exit 1: the service would refuse it) instead of the SDK's ValueError/KeyError/TypeError.
-    """
-    parts = token.split(".")
-    try:
-        if len(parts) < 3:
-            raise ValueError("not three segments")
-        payload = json.loads(base64.b64decode(parts[1] + "==").decode("ascii"))
-        exp = payload["exp"]
-        if isinstance(exp, bool) or not isinstance(exp, (int, float)):
-            raise TypeError("exp is not a number")
-        return datetime.fromtimestamp(exp, timezone.utc)
-    except (ValueError, KeyError, TypeError, binascii.Error, OverflowError, OSError):
-        raise UnauthorizedError(_NOT_ACS_TOKEN.format(where=_from(source, "--access-token"))) from None
-
-
-def check_access_token(token: str, source: str = "--access-token") -> str:
-    """Refuse tokens the SDK cannot parse and tokens that have already expired (the service would 401)."""
-    expires = parse_access_token_expiry(token, source)
-    if expires <= datetime.now(timezone.utc):
-        raise UnauthorizedError(
-            f"The access token has expired (at {expires.isoformat()}){_from(source, '--access-token')}. "
-            "Issue a new one with 'az communication identity token issue --scope chat --user <user id>'."
-        )
-    return token
-
-
-def check_connection_string(conn_str: str, source: str = "--connection-string") -> str:
-    """A connection string needs `endpoint=` and a base64 `accesskey=` (parsed the way the SDK parses it).
-
-    The value is never echoed: it holds the access key.
-    """
-    where = _from(source, "--connection-string")
-    endpoint = key = None
-    for element in conn_str.split(";"):
-        name, _, value = element.partition("=")
-        if name.strip().lower() == "endpoint":
-            endpoint = value.strip()
-        elif name.strip().lower() == "accesskey":
-            key = value.strip()
-    if not endpoint or not key:
-        raise InvalidArgumentValueError(
-            f"--connection-string must have the form 'endpoint=https://<resource>/;accesskey=<base64 key>'{where}."
-        )
-    host = urlparse(endpoint if "//" in endpoint else "https://" + endpoint).hostname
-    if not host:
-        raise InvalidArgumentValueError(f"The endpoint in --connection-string is not a URL{where}.")
-    try:
-        base64.b64decode(key, validate=True)
-    except (binascii.Error, ValueError):
-        raise InvalidArgumentValueError(f"The accesskey in --connection-string is not valid base64{where}.") from None
-    return conn_str.strip()
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -469,185 +347,3 @@ def page_size(max_items: int | None) -> int:
     return MAX_PAGE_SIZE if max_items is None else min(max_items, MAX_PAGE_SIZE)
 
 
-def resolve_timeout(cli_ctx: Any) -> float | None:
-    """Seconds to wait for a connection and for each response: AZURE_COMMUNICATION_TIMEOUT, then az config
-    `communication.timeout`; None keeps azure-core's defaults (300 s). Why: a stalled service should fail a
-    script in bounded time, and the SDK's read retries multiply any wait."""
-    env_name = ENV_PREFIX + TIMEOUT_KEY.upper()
-    value, source = os.environ.get(env_name, "").strip(), env_name
-    if not value:
-        value, source = _config_file_value(cli_ctx, TIMEOUT_KEY), f"az config {CONFIG_SECTION}.{TIMEOUT_KEY}"
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = float("nan")
-    if not 0 < seconds <= 3600:  # also false for nan
-        raise InvalidArgumentValueError(
-            f"{source} must be a number of seconds greater than 0 and at most 3600; got '{value}'."
-        )
-    return seconds
-
-
-@usage_errors
-def validate_faults(namespace: Any) -> None:
-    """--fault MODE:COUNT[:VALUE], checked by the emulator's own parser (imported only for this command)."""
-    faults = getattr(namespace, "faults", None)
-    if not faults:
-        return
-    from azext_communication.emulator.cli import parse_fault
-
-    for spec in faults:
-        try:
-            parse_fault(spec)
-        except ValueError as ex:
-            raise InvalidArgumentValueError(f"--fault: {ex}") from None
-
-
-EVENT_SCHEMAS = ("EventGridSchema", "CloudEventSchemaV1_0")
-ENDPOINT_TYPES = ("WebHook", "EventGridTopic")
-
-
-@usage_errors
-def validate_event_subscription(namespace: Any) -> None:
-    """`emulator subscription create`: every option checked before the request, by the emulator's own rules."""
-    from azext_communication.emulator.events import subscriptions as subs
-
-    checks = (("name", "--name", subs.check_name), ("endpoint", "--endpoint", subs.check_endpoint),
-              ("included_event_types", "--included-event-types", subs.check_event_types))
-    for dest, option, check in checks:
-        value = getattr(namespace, dest, None)
-        if value is None and dest == "included_event_types":
-            continue
-        try:
-            check(value, option)
-        except ValueError as ex:
-            raise InvalidArgumentValueError(str(ex)) from None
-    schema = getattr(namespace, "event_delivery_schema", None)
-    if schema is not None:
-        namespace.event_delivery_schema = check_choice(schema, EVENT_SCHEMAS, "--event-delivery-schema")
-    kind = getattr(namespace, "endpoint_type", None)
-    if kind is not None:
-        namespace.endpoint_type = kind = check_choice(kind, ENDPOINT_TYPES, "--endpoint-type")
-    try:
-        subs.check_topic_key(kind or subs.WEBHOOK, getattr(namespace, "topic_key", None), "--topic-key")
-    except ValueError as ex:
-        raise InvalidArgumentValueError(str(ex).replace("endpointType", "--endpoint-type")) from None
-    if getattr(namespace, "max_delivery_attempts", None) is not None:
-        namespace.max_delivery_attempts = parse_int(namespace.max_delivery_attempts, "--max-delivery-attempts", 1, 30)
-    if getattr(namespace, "event_ttl", None) is not None:
-        namespace.event_ttl = parse_int(namespace.event_ttl, "--event-ttl", 1, 1440)
-
-
-@usage_errors
-def validate_event_subscription_name(namespace: Any) -> None:
-    if not str(getattr(namespace, "name", "") or "").strip():
-        raise InvalidArgumentValueError("--name must not be empty.")
-@usage_errors
-def validate_port(namespace: Any) -> None:
-    """--port of emulator start: 0 to 65535 (bind raises OverflowError beyond), checked by the emulator's parser."""
-    value = getattr(namespace, "port", None)
-    if value is None:
-        return
-    from azext_communication.emulator.cli import check_port
-
-    try:
-        namespace.port = check_port(value)
-    except ValueError:
-        raise InvalidArgumentValueError(f"--port '{value}' is not a port: expected an integer from 0 to 65535 "
-                                        "(0 picks a free port).") from None
-
-
-# ----------------------------------------------------------------------------------------------------------
-# message watch / message wait
-# ----------------------------------------------------------------------------------------------------------
-MIN_INTERVAL = 0.5
-DEFAULT_INTERVAL = 2.0
-DEFAULT_WAIT_TIMEOUT = 300.0
-
-
-def parse_seconds(value: Any, option: str, minimum: float, allow_equal: bool = True) -> float:
-    """A finite number of seconds, at least `minimum`."""
-    text = str(value).strip()
-    try:
-        number = float(text)
-    except ValueError:
-        number = float("nan")
-    if isinstance(value, bool) or number != number or number in (float("inf"), float("-inf")) or (
-            number < minimum if allow_equal else number <= minimum):
-        least = f"at least {minimum:g}" if allow_equal else f"more than {minimum:g}"
-        raise InvalidArgumentValueError(f"{option} must be a number of seconds, {least}; got '{value}'.")
-    return number
-
-
-@usage_errors
-def validate_interval(namespace: Any) -> None:
-    """--interval: seconds between polls, at least 0.5 (the service's list-messages rate limits)."""
-    value = getattr(namespace, "interval", None)
-    namespace.interval = DEFAULT_INTERVAL if value is None else parse_seconds(value, "--interval", MIN_INTERVAL)
-
-
-@usage_errors
-def validate_watch_timeout(namespace: Any) -> None:
-    """--timeout: seconds (0 or more); absent means until interrupted (watch) or the command's default (wait)."""
-    value = getattr(namespace, "timeout", None)
-    if value is not None:
-        namespace.timeout = parse_seconds(value, "--timeout", 0.0)
-
-
-@usage_errors
-def validate_after(namespace: Any) -> None:
-    """--after: a message id (the service's ids are digits); exclusive with --start-time."""
-    value = getattr(namespace, "after", None)
-    if value is None:
-        return
-    text = str(value).strip()
-    if not text.isdigit():
-        raise InvalidArgumentValueError(
-            f"--after must be a message id (digits, as printed by 'message send'); got '{value}'.")
-    if getattr(namespace, "start_time", None) is not None:
-        raise MutuallyExclusiveArgumentError("Please specify --after or --start-time, not both.")
-    namespace.after = text
-
-
-def compile_jmespath(expression: str, option: str) -> Any:
-    """A compiled JMESPath expression, or a usage error naming the option."""
-    import jmespath
-    from jmespath.exceptions import JMESPathError
-
-    if not str(expression or "").strip():
-        raise InvalidArgumentValueError(f"{option} must not be empty.")
-    try:
-        return jmespath.compile(expression)
-    except (JMESPathError, KeyError, ValueError) as ex:
-        detail = " ".join(str(ex).split())
-        raise InvalidArgumentValueError(f"{option} is not a valid JMESPath expression ({detail}).") from None
-
-
-@usage_errors
-def validate_wait_condition(namespace: Any) -> None:
-    """message wait: --custom compiled, --sender/--contains not empty; at least one of the three."""
-    custom, sender, contains = (getattr(namespace, n, None) for n in ("custom", "sender", "contains"))
-    if custom is None and sender is None and contains is None:
-        raise RequiredArgumentMissingError(
-            "Please specify --custom JMESPATH (or --sender / --contains) to say which message to wait for.")
-    if custom is not None and not hasattr(custom, "search"):
-        namespace.custom = compile_jmespath(custom, "--custom")
-    for option, value in (("--sender", sender), ("--contains", contains)):
-        if value is not None and not str(value).strip():
-            raise InvalidArgumentValueError(f"{option} must not be empty.")
-
-
-def token_user_id(token: str) -> str | None:
-    """The raw id of the user a chat token was issued to ('8:' + its `skypeid` claim), or None if it has none.
-
-    Why: the service keeps letting a removed participant read the thread up to the removal, so a watch learns that
-    its own user was removed only from the participantRemoved message that names it.
-    """
-    try:
-        payload = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "==").decode("utf-8"))
-        skype_id = payload.get("skypeid")
-    except (ValueError, IndexError, AttributeError, binascii.Error):
-        return None
-    return f"8:{skype_id}" if isinstance(skype_id, str) and skype_id else None

@@ -211,7 +211,7 @@ def test_untrusted_certificate_says_how_to_trust_the_emulator():
 
 
 def test_sdk_token_parse_errors_left_over_are_mapped():
-    from azext_communication._validators import NOT_ACS_TOKEN
+    from azext_communication._settings import NOT_ACS_TOKEN
 
     assert mapped(KeyError("exp")).error_msg == NOT_ACS_TOKEN
     assert mapped(ValueError("Token is not formatted correctly")).error_msg == NOT_ACS_TOKEN

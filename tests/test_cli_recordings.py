@@ -73,7 +73,7 @@ def test_secret_scan_catches_what_it_is_for():
 
 
 def test_placeholder_token_parses_like_an_acs_token_but_is_not_a_jwt():
-    from azext_communication._validators import parse_access_token_expiry
+    from azext_communication._settings import parse_access_token_expiry
 
     assert parse_access_token_expiry(PLACEHOLDER_TOKEN).year == 2100
     assert not PLACEHOLDER_TOKEN.startswith("eyJ") and ".eyJ" not in PLACEHOLDER_TOKEN

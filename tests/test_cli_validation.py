@@ -116,7 +116,7 @@ def test_access_token_must_be_an_acs_token(bad):
 
 
 def test_token_in_standard_base64_and_float_exp_are_accepted_like_the_sdk_does():
-    from azext_communication._validators import check_access_token
+    from azext_communication._settings import check_access_token
 
     check_access_token(token({"exp": time.time() + 3600}, standard=True))
     check_access_token(token({"exp": time.time() + 3600.5}) + ".extra")
@@ -127,7 +127,7 @@ def test_token_accepted_iff_the_sdk_parses_it():
     from azure.cli.core.azclierror import UnauthorizedError
     from azure.communication.chat._shared.utils import create_access_token
 
-    from azext_communication._validators import parse_access_token_expiry
+    from azext_communication._settings import parse_access_token_expiry
 
     variants = ["x.y.z", "a.b", token({"exp": 2000000000}), token({"exp": 2000000000}, standard=True),
                 token({"exp": 2000000000, "s": "???>>>"}), token({"e": 1}), token({"exp": "1"}),
@@ -318,7 +318,7 @@ def test_timeout_setting_from_variable_or_az_config():
 
     from azure.cli.core.azclierror import InvalidArgumentValueError
 
-    from azext_communication._validators import resolve_timeout
+    from azext_communication._settings import resolve_timeout
 
     config = config_file()
     saved = config.read_text() if config.exists() else None

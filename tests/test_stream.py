@@ -16,11 +16,11 @@ from azure.cli.core.azclierror import (
     RequiredArgumentMissingError,
 )
 
-from azext_communication import _validators as v
+from azext_communication import _validators_watch as v
 from azext_communication._conditions import jmespath_truthy, message_matcher
 from azext_communication._format import message_line_renderer, short_id
 from azext_communication._stream import StreamWriter
-from azext_communication._validators import parse_seconds
+from azext_communication._validators_watch import parse_seconds
 
 # the validators unwrapped: wrapped, they print their error and exit 2 (tests/test_cli_watch.py runs them so)
 validate_after = v.validate_after.__wrapped__
