@@ -16,6 +16,7 @@ from azure.cli.core.azclierror import (
     RequiredArgumentMissingError,
 )
 
+from azext_communication import _validators as validators
 from azext_communication import _validators_watch as v
 from azext_communication._conditions import jmespath_truthy, message_matcher
 from azext_communication._format import message_line_renderer, short_id
@@ -26,7 +27,7 @@ from azext_communication._validators_watch import parse_seconds
 validate_after = v.validate_after.__wrapped__
 validate_interval = v.validate_interval.__wrapped__
 validate_wait_condition = v.validate_wait_condition.__wrapped__
-validate_watch_start_time = v.validate_start_time.__wrapped__
+validate_watch_start_time = validators.validate_start_time.__wrapped__
 validate_watch_timeout = v.validate_watch_timeout.__wrapped__
 
 ANN = "8:acs:11111111-2222-3333-4444-555555555555_00000000-0000-0000-0000-00000000a001"
