@@ -33,6 +33,7 @@ def load_command_table(loader: Any, _: Any) -> None:
     from ._errors import handle_exception
 
     custom = CliCommandType(operations_tmpl="azext_communication.custom#{}")
+    emulator = CliCommandType(operations_tmpl="azext_communication.custom_emulator#{}")
     common = {"custom_command_type": custom, "exception_handler": handle_exception}
 
     with loader.command_group("communication", custom_command_type=custom):
@@ -84,13 +85,13 @@ def load_command_table(loader: Any, _: Any) -> None:
             g.custom_command("get-for-teams-user", "get_token_for_teams_user", table_transformer=fmt.transform_token,
                              sensitive_info=g.sensitive(sensitive_keys=["token"]))
 
-    with loader.command_group("communication emulator", custom_command_type=custom, is_preview=True) as g:
+    with loader.command_group("communication emulator", custom_command_type=emulator, is_preview=True) as g:
         g.custom_command("start", "start_emulator")
         g.custom_command("status", "emulator_status", table_transformer=fmt.transform_emulator_status,
                          sensitive_info=g.sensitive(sensitive_keys=["connectionString", "exports"]))
 
     with loader.command_group("communication emulator subscription", client_factory=cf_emulator_admin,
-                              **common) as g:
+                              custom_command_type=emulator, exception_handler=handle_exception) as g:
         g.custom_command("create", "create_event_subscription", table_transformer=fmt.transform_event_subscriptions)
         g.custom_command("list", "list_event_subscriptions", table_transformer=fmt.transform_event_subscriptions)
         g.custom_command("show", "show_event_subscription", table_transformer=fmt.transform_event_subscriptions)

@@ -16,10 +16,10 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from azure.cli.core.azclierror import AzureResponseError, InvalidArgumentValueError, UnclassifiedUserFault
+from azure.cli.core.azclierror import AzureResponseError, UnclassifiedUserFault
 
 from ._output import plain_text_output
-from ._validators import exit_usage, page_size
+from ._validators import page_size
 
 
 def _take(items: Iterable[Any], max_items: int | None) -> list[Any]:
@@ -328,81 +328,3 @@ def get_token_for_teams_user(client: Any, aad_token: str, client_id: str, user_o
     update_error_context(teams_exchange=True)  # a 401 is then about the Entra token, not the access key
     token = client.get_token_for_teams_user(aad_token, client_id, user_object_id)
     return {"token": token.token, "expires_on": _iso(token.expires_on)}
-
-
-# ---------------------------------------------------------------------------------------------- emulator
-def start_emulator(host: str = "127.0.0.1", port: int = 8443, data_dir: str | None = None,
-                   access_key: str | None = None, throttle: bool = False, json_output: bool = False,
-                   faults: list[str] | None = None, event_webhooks: list[str] | None = None,
-                   events_config: str | None = None, event_retry_scale: float | None = None,
-                   events_include_actor: bool = False) -> None:
-    """Run the local emulator in the foreground until interrupted (it prints its own start-up errors)."""
-    from azext_communication.emulator.cli import run_emulator
-    from azext_communication.emulator.events.subscriptions import EventSettings
-
-    extra: dict[str, Any] = {"faults": faults} if faults else {}
-    if event_webhooks or events_config or event_retry_scale is not None or events_include_actor:
-        extra["events"] = EventSettings(tuple(event_webhooks or ()), events_config,
-                                        1.0 if event_retry_scale is None else event_retry_scale,
-                                        bool(events_include_actor))
-    problems: list[str] = []  # the emulator's own one-line start-up error, printed once, az's way
-    code = run_emulator(host=host, port=port, data_dir=data_dir, access_key=access_key, throttle=throttle,
-                        json_output=json_output, report=problems.append, **extra)
-    message = (problems[-1][:1].upper() + problems[-1][1:]) if problems else "The emulator could not start."
-    if code == 2:
-        exit_usage(InvalidArgumentValueError(message))
-    if code:
-        raise UnclassifiedUserFault(message)
-
-
-def emulator_status() -> dict[str, Any]:
-    """Whether an emulator runs for this emulator home folder, and where (with the lines that point az at it)."""
-    from azext_communication.emulator import instances
-    from azext_communication.emulator.cli import export_lines
-    from azext_communication.emulator.server import emulator_home
-
-    home = emulator_home()
-    running = instances.running(home)
-    if not running:
-        from knack.log import get_logger
-
-        get_logger(__name__).warning("No emulator is running for %s. Start one with 'az communication emulator "
-                                     "start'.", home)
-    for info in running:
-        info["exports"] = export_lines(info["endpoint"], info["connectionString"], info["caBundle"])
-    return {"home": str(home), "running": bool(running), "emulators": running}
-
-
-# ---------------------------------------------------------------------------------------------- emulator events
-def create_event_subscription(client: Any, name: str, endpoint: str, event_delivery_schema: str | None = None,
-                              included_event_types: list[str] | None = None, subject_begins_with: str | None = None,
-                              subject_ends_with: str | None = None, max_delivery_attempts: int | None = None,
-                              event_ttl: int | None = None, skip_validation: bool = False,
-                              endpoint_type: str | None = None, topic_key: str | None = None) -> Any:
-    """Add a subscription to a running emulator; it validates the endpoint first, as Event Grid does."""
-    body: dict[str, Any] = {"name": name, "endpoint": endpoint, "skipValidation": bool(skip_validation)}
-    if endpoint_type:
-        body["endpointType"] = endpoint_type
-    if topic_key is not None:
-        body["topicKey"] = topic_key
-    if event_delivery_schema:
-        body["eventDeliverySchema"] = event_delivery_schema
-    body["filter"] = {k: v for k, v in (("includedEventTypes", included_event_types),
-                                        ("subjectBeginsWith", subject_begins_with),
-                                        ("subjectEndsWith", subject_ends_with)) if v is not None}
-    body["retryPolicy"] = {k: v for k, v in (("maxDeliveryAttempts", max_delivery_attempts),
-                                             ("eventTimeToLiveInMinutes", event_ttl)) if v is not None}
-    return client.create(body)
-
-
-def list_event_subscriptions(client: Any, max_items: int | None = None) -> Any:
-    subscriptions = client.list()
-    return subscriptions if max_items is None else subscriptions[:max_items]
-
-
-def show_event_subscription(client: Any, name: str) -> Any:
-    return client.show(name)
-
-
-def delete_event_subscription(client: Any, name: str) -> None:
-    client.delete(name)
