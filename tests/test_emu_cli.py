@@ -51,3 +51,16 @@ def test_timeout_options() -> None:
     for bad in ("0", "-1", "x", "nan", "1e9"):
         with pytest.raises(SystemExit):
             build_parser().parse_args(["--request-timeout", bad])
+
+
+def test_an_in_process_run_leaves_the_logger_as_it_found_it(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`az communication emulator start` runs the emulator in az's process (and tests in theirs): once it returns,
+    the request log must be off again, or every later in-process emulator writes its INFO lines to stderr."""
+    import logging
+
+    monkeypatch.setenv("AZURE_COMMUNICATION_EMULATOR_HOME", str(tmp_path))
+    log = logging.getLogger("azext_communication.emulator")
+    before = (list(log.handlers), log.level, log.propagate)
+    assert run_emulator(port=0, access_key="not base64!", report=lambda _: None) == 2
+    assert main(["--port", "0", "--access-key", "%%%", "--log-level", "DEBUG"]) == 2
+    assert (list(log.handlers), log.level, log.propagate) == before

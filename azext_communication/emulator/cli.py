@@ -145,13 +145,23 @@ class _StderrHandler(logging.StreamHandler):
         pass
 
 
-def _setup_logging(level: str = "INFO") -> None:
+def _setup_logging(level: str = "INFO") -> Callable[[], None]:
+    """Log to stderr at `level`; returns what puts the logger back as it was, so that an emulator run in-process
+    (az, tests) does not leave its request log on for whatever runs next."""
+    saved = (list(log.handlers), log.level, log.propagate)
     if not log.handlers:
         handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
         log.addHandler(handler)
         log.propagate = False
     log.setLevel(level)
+
+    def restore() -> None:
+        log.handlers[:] = saved[0]
+        log.setLevel(saved[1])
+        log.propagate = saved[2]
+
+    return restore
 
 
 def _print_error(message: str) -> None:
@@ -174,7 +184,7 @@ def run_emulator(host: str = "127.0.0.1", port: int = 8443, data_dir: str | None
     """Run the emulator in the foreground until SIGINT/SIGTERM; returns the exit code (0 on a clean stop,
     2 for an invalid option value, 1 when it cannot start). A start-up failure is one line, given to `report`
     (default: 'error: ...' on stderr)."""
-    _setup_logging(logging.getLevelName(log.level) if log.level else "INFO")
+    restore_logging = _setup_logging(logging.getLevelName(log.level) if log.level else "INFO")
     stop = threading.Event()
     previous: dict = {}
     if threading.current_thread() is threading.main_thread():  # signals can only be handled there
@@ -220,6 +230,7 @@ def run_emulator(host: str = "127.0.0.1", port: int = 8443, data_dir: str | None
         sys.setswitchinterval(old_interval)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        restore_logging()
     return 0
 
 
@@ -272,9 +283,12 @@ def _announce(server: EmulatorServer, json_output: bool) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `python -m azext_communication.emulator`."""
     args = build_parser().parse_args(argv)
-    _setup_logging(args.log_level)
-    return run_emulator(host=args.host, port=args.port, data_dir=args.data_dir, access_key=args.access_key,
-                        throttle=args.throttle, json_output=args.json_output, faults=args.fault,
-                        request_timeout=args.request_timeout, idle_timeout=args.idle_timeout,
-                        events=EventSettings(tuple(args.event_webhooks or ()), args.events_config,
-                                             args.event_retry_scale, args.events_include_actor))
+    restore_logging = _setup_logging(args.log_level)
+    try:
+        return run_emulator(host=args.host, port=args.port, data_dir=args.data_dir, access_key=args.access_key,
+                            throttle=args.throttle, json_output=args.json_output, faults=args.fault,
+                            request_timeout=args.request_timeout, idle_timeout=args.idle_timeout,
+                            events=EventSettings(tuple(args.event_webhooks or ()), args.events_config,
+                                                 args.event_retry_scale, args.events_include_actor))
+    finally:
+        restore_logging()
