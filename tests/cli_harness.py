@@ -152,6 +152,15 @@ def run(*args: str, env: dict[str, str | None] | None = None) -> CliResult:
     return CliResult(argv, exit_code, result, out.getvalue(), err.getvalue(), error)
 
 
+def chat_user(emulator: Any) -> tuple[dict[str, str], str]:
+    """Variables that point az at the session emulator as a new user with a chat token, and that user's id."""
+    env = {"REQUESTS_CA_BUNDLE": emulator.ca_bundle, "AZURE_COMMUNICATION_CONNECTION_STRING":
+           emulator.connection_string, "AZURE_COMMUNICATION_ENDPOINT": emulator.endpoint.rstrip("/")}
+    issued = run("communication", "identity", "token", "issue", "--scope", "chat", env=env)
+    assert issued.exit_code == 0, issued
+    return {**env, "AZURE_COMMUNICATION_ACCESS_TOKEN": issued.result["token"]}, issued.result["user_id"]
+
+
 def config_file() -> Path:
     """The az config file of the test config folder (`az config set` writes here)."""
     return CONFIG_DIR / "config"

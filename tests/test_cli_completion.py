@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_harness import CONFIG_DIR, ROOT, run
+from cli_harness import CONFIG_DIR, ROOT, chat_user, run
 
 pytestmark = pytest.mark.live
 
@@ -18,10 +18,7 @@ pytestmark = pytest.mark.live
 @pytest.fixture(scope="module")
 def chat(emulator: Any) -> dict[str, Any]:
     """A user with two threads; the second has two text messages, one deleted message and system messages."""
-    env = {"REQUESTS_CA_BUNDLE": emulator.ca_bundle, "AZURE_COMMUNICATION_CONNECTION_STRING":
-           emulator.connection_string, "AZURE_COMMUNICATION_ENDPOINT": emulator.endpoint.rstrip("/")}
-    issued = run("communication", "identity", "token", "issue", "--scope", "chat", env=env)
-    env["AZURE_COMMUNICATION_ACCESS_TOKEN"] = issued.result["token"]
+    env, _ = chat_user(emulator)
 
     def az(*args: str) -> Any:
         result = run("communication", "chat", *args, env=env)

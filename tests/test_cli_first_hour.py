@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from cli_harness import run
+from cli_harness import chat_user, run
 
 pytestmark = pytest.mark.live
 
@@ -14,11 +14,7 @@ pytestmark = pytest.mark.live
 @pytest.fixture(scope="module")
 def env(emulator: Any) -> dict[str, str]:
     """Variables of a user with a chat token on the session emulator."""
-    values = {"REQUESTS_CA_BUNDLE": emulator.ca_bundle, "AZURE_COMMUNICATION_CONNECTION_STRING":
-              emulator.connection_string, "AZURE_COMMUNICATION_ENDPOINT": emulator.endpoint.rstrip("/")}
-    issued = run("communication", "identity", "token", "issue", "--scope", "chat", env=values)
-    assert issued.exit_code == 0, issued
-    return {**values, "AZURE_COMMUNICATION_ACCESS_TOKEN": issued.result["token"]}
+    return chat_user(emulator)[0]
 
 
 def _new_user(env: dict[str, str]) -> str:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from unittest import mock
 
 import pytest
-from cli_harness import CliResult, run
+from cli_harness import CliResult, chat_user, run
 
 ENDPOINT = "https://example.communication.azure.com"
 THREAD = "19:a1b2c3d4e5f60718293a4b5c6d7e8f90@thread.v2"
@@ -212,14 +212,10 @@ def test_bad_input_is_refused_locally_in_one_line(case: Case, no_requests: mock.
 @pytest.fixture(scope="module")
 def live(emulator) -> dict[str, str]:
     """A user with a chat token and a thread on the session emulator, trusted through REQUESTS_CA_BUNDLE."""
-    env = {"REQUESTS_CA_BUNDLE": emulator.ca_bundle, "AZURE_COMMUNICATION_CONNECTION_STRING":
-           emulator.connection_string, "AZURE_COMMUNICATION_ENDPOINT": emulator.endpoint.rstrip("/")}
-    issued = run("communication", "identity", "token", "issue", "--scope", "chat", env=env)
-    assert issued.exit_code == 0, issued
-    env["AZURE_COMMUNICATION_ACCESS_TOKEN"] = issued.result["token"]
+    env, user = chat_user(emulator)
     created = run("communication", "chat", "thread", "create", "--topic", "matrix", env=env)
     assert created.exit_code == 0, created
-    return {**env, "thread": created.result["chatThread"]["id"], "user": issued.result["user_id"]}
+    return {**env, "thread": created.result["chatThread"]["id"], "user": user}
 
 
 def _env(live: dict[str, str]) -> dict[str, str | None]:
