@@ -49,6 +49,26 @@ examples:
     text: az communication emulator status --query "emulators[0].exports[]" -o tsv
 """
 
+helps["communication emulator trust"] = """
+type: command
+short-summary: Make the browsers of this user trust the emulator's certificate (Chromium, Chrome and Firefox on Linux).
+long-summary: >
+    Browsers do not read REQUESTS_CA_BUNDLE: a web app (the JavaScript SDK, the UI Library) that calls the
+    emulator needs its CA in the browser's own store. This adds the CA of the emulator home folder (or of
+    --data-dir) with NSS's certutil to ~/.pki/nssdb (Chromium and Chrome) and to every Firefox profile's
+    cert9.db, replacing older emulator CAs, and says what it did. The CA is name-constrained to localhost,
+    127.0.0.0/8, ::1 and the --host the emulator was started with, so trusting it cannot vouch for any other
+    site. Without certutil it changes nothing and prints the commands to run. Start the emulator once first (it
+    makes the CA). macOS and Windows: see the README (security add-trusted-cert / certutil -addstore -user Root).
+examples:
+  - name: Trust the emulator in Chromium, Chrome and Firefox (restart the browser afterwards).
+    text: az communication emulator trust
+  - name: Trust the CA of an emulator that keeps its data in a folder.
+    text: az communication emulator trust --data-dir ./chat-data
+  - name: Remove the emulator's CA from those browsers again.
+    text: az communication emulator trust --remove
+"""
+
 helps["communication emulator subscription"] = """
 type: group
 short-summary: Event subscriptions of a running emulator, which delivers the Event Grid chat events to webhooks.
