@@ -13,6 +13,7 @@ VERSION = re.search(r'VERSION = "([^"]+)"', (HERE / "azext_communication" / "_ve
 DEPENDENCIES = [
     "azure-communication-chat~=1.3.0",
     "azure-communication-identity~=1.5.0",
+    "wsproto==1.3.2",  # the emulator's real-time WebSocket (sans-IO, under its own HTTP/1.1 server)
 ]
 
 CLASSIFIERS = [
