@@ -188,6 +188,8 @@ def _emulator_threads(server: EmulatorServer, before: set[int]) -> list[threadin
 
 
 def _build_server(home: str, retry_scale: float, include_actor: bool, **options: Any) -> EmulatorServer:
+    if options.get("cors_origins") is None:
+        options.pop("cors_origins", None)
     from azext_communication.emulator.events.subscriptions import EventSettings
     from azext_communication.emulator.server import HOME_ENV, EmulatorServer
 
@@ -208,14 +210,17 @@ def _build_server(home: str, retry_scale: float, include_actor: bool, **options:
 def local_emulator(*, home: str | os.PathLike | None = None, data_dir: str | os.PathLike | None = None,
                    access_key: str | None = None, throttle: bool = False, host: str = "127.0.0.1",
                    port: int = 0, subscriptions: Sequence[str | Mapping[str, Any]] = (),
-                   event_retry_scale: float = 1.0, events_include_actor: bool = False) -> Iterator[LocalEmulator]:
+                   event_retry_scale: float = 1.0, events_include_actor: bool = False,
+                   cors_origins: Sequence[str] | None = None) -> Iterator[LocalEmulator]:
     """Start an emulator (free port by default) and stop it when the block ends, even on an exception or Ctrl-C.
 
     `home` keeps its certificates and access key (default: a temporary folder removed afterwards; pass one to
     reuse certificates across emulators). `data_dir` makes state persistent (SQLite) in that folder instead.
     `subscriptions` (URLs or `--events-config` entries) are created once it listens, each validated against its
     endpoint as Event Grid does (an endpoint that fails is an `EmulatorRequestError` and nothing keeps running);
-    `event_retry_scale` compresses Event Grid's retry schedule (e.g. 0.01 in tests).
+    `event_retry_scale` compresses Event Grid's retry schedule (e.g. 0.01 in tests). `cors_origins` are the browser
+    origins allowed to call it and open its real-time WebSocket (`--cors-origin`; default any port of localhost
+    and 127.0.0.1); a bad pattern is a ValueError.
     """
     own_home = home is None and data_dir is None
     folder = tempfile.mkdtemp(prefix="acs-emulator-") if own_home else str(home or data_dir)
@@ -223,7 +228,8 @@ def local_emulator(*, home: str | os.PathLike | None = None, data_dir: str | os.
     server = None
     try:
         server = _build_server(folder, event_retry_scale, events_include_actor, host=host, port=port,
-                               data_dir=data_dir, access_key=access_key, throttle=throttle)
+                               data_dir=data_dir, access_key=access_key, throttle=throttle,
+                               cors_origins=cors_origins)
         server.start()
         emu = LocalEmulator(server)
         for sub in subscriptions:
