@@ -290,6 +290,7 @@ def _announce(server: EmulatorServer, json_output: bool) -> None:
                  "roots trusted too):"]
         lines += ["  " + line for line in export_lines(server.endpoint, server.connection_string, server.ca_bundle)]
         lines += ["Then issue a chat token (for a new user) for the chat commands:", "  " + NEXT_STEP,
+                  "For a web app in a browser, trust the emulator there once: az communication emulator trust",
                   "Each request is logged below (method, path, status, milliseconds). Press Ctrl+C to stop."]
         sys.stdout.write("\n".join(lines) + "\n")
     sys.stdout.flush()
