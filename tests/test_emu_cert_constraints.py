@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import logging
+import socket
 import ssl
 from pathlib import Path
 
@@ -181,3 +182,22 @@ def test_the_python_sdk_trusts_the_constrained_ca_after_a_replacement(tmp_path: 
         assert str(tmp_path) in line and "not name-constrained" in line
         with pytest.raises(requests.exceptions.SSLError):  # the server certificate was reissued
             requests.get(emu.endpoint, verify=str(tmp_path / "old-ca.pem"), timeout=10)
+
+
+def test_the_host_option_reaches_the_constraint(tmp_path: Path) -> None:
+    """`--host <this machine's name>`: the CA permits that name, and a client reaching the emulator by that name
+    verifies it (the machine's name must resolve to a loopback address here, as Debian's /etc/hosts makes it)."""
+    name = socket.gethostname()
+    try:
+        local = ipaddress.ip_address(socket.gethostbyname(name)).is_loopback
+    except (OSError, ValueError):
+        local = False
+    if not local or name == "localhost":
+        pytest.skip(f"the host name {name!r} does not resolve to a loopback address on this machine")
+    home = tmp_path / "home"
+    with running_emulator("--host", name, env={"AZURE_COMMUNICATION_EMULATOR_HOME": str(home)}) as emu:
+        assert name.lower() in permitted(load(home / "ca.pem"))
+        port = emu.endpoint.rstrip("/").rsplit(":", 1)[1]
+        answer = requests.get(f"https://{name}:{port}/chat/threads?api-version=2024-03-07",
+                              verify=str(home / "ca.pem"), timeout=10)
+        assert answer.status_code == 401
