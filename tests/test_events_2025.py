@@ -34,11 +34,11 @@ KNOWN = {m.value for m in SystemEventNames}
 class World:
     """A model whose writes become facts, and the events built from them (each one parsed by the SDKs)."""
 
-    def __init__(self, typing: bool = False, clock: Callable[[], int] | None = None) -> None:
+    def __init__(self, typing: bool = False, clock: Callable[[], int] | None = None, sequence_id: bool = True) -> None:
         self.model = ChatModel(clock=clock) if clock else ChatModel()
         self.outbox = Outbox(MemoryStore())
         self.outbox.active = True
-        self.model.observers.append(observer(self.outbox, typing=typing))
+        self.model.observers.append(observer(self.outbox, typing=typing, sequence_id=sequence_id))
         self.alice, self.bob, self.carol = (Caller(self.model.create_identity().id, frozenset({"chat"}))
                                             for _ in range(3))
 
@@ -74,6 +74,11 @@ def test_message_events_carry_the_sequence_id_unchanged_on_edit_and_delete() -> 
     assert {e["data"]["sequenceId"] for e in message_events} == {3}  # after participantAdded, topicUpdated
     assert all(isinstance(e["data"]["sequenceId"], int) for e in message_events)
     assert all("sequenceId" not in e["data"] for e in events if e not in message_events)
+    off = World(sequence_id=False)  # --events-no-sequence-id
+    t, _ = off.model.create_thread(off.alice, "t", [ParticipantSpec(off.bob.user_id)])
+    off.model.send_message(off.alice, t.id, "hi")
+    sent = by_name(off.events(), "ChatMessageReceivedInThread")
+    assert len(sent) == 1 and "sequenceId" not in sent[0]
 
 
 def test_thread_events_carry_metadata_the_policy_once_set_and_participant_metadata() -> None:
