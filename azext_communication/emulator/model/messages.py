@@ -184,11 +184,10 @@ class Messages:
         return Change("message.deleted", t, caller.user_id, now, t.member_ids(), message=m)
 
     def typing(self, caller: Caller, tid: str, sender_display_name: object = None) -> Change:
-        """Typing notifications are stateless; only the access rules apply."""
-        check_display_name(sender_display_name)
+        """Typing notifications are stateless; only the access rules apply. The change is for observers only."""
+        name = check_display_name(sender_display_name)
         t = self.threads.member_thread(caller, tid)
-        return Change("typing", t, caller.user_id, self.clock(), t.member_ids(),
-                      display_name=sender_display_name if isinstance(sender_display_name, str) else None)
+        return Change("typing", t, caller.user_id, self.clock(), t.member_ids(), sender_display_name=name)
 
     # ------------------------------------------------------------------ read receipts
     def send_receipt(self, caller: Caller, tid: str, mid: object) -> Change | None:
