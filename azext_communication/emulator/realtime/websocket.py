@@ -79,9 +79,9 @@ class PushSocket:
                 self._send([socketio.disconnect_frame()])
                 self._close()
                 return
+            self.hub.attach(self)  # first: a write acknowledged after `trouter.connected` must reach this socket
             self._send([socketio.CONNECT_FRAME,
                         socketio.event_frame("trouter.connected", {"ttl": CONNECTION_TTL_S, "dur": "1"})])
-            self.hub.attach(self)
             self._loop()
         except (OSError, ssl.SSLError) as exc:
             log.debug("real-time socket ended: %r", exc)
