@@ -117,7 +117,11 @@ class PushSocket:
                 next_tick = now + TICK_S
 
     def _receive(self) -> None:
-        data = self._sock.recv(65536)
+        self._sock.settimeout(0.0)  # a TLS record without application data must not block the thread
+        try:
+            data = self._sock.recv(65536)
+        except (ssl.SSLWantReadError, BlockingIOError):
+            return
         if not data:
             self._open = False
             return
