@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 DEV_SOURCE := $(abspath $(VENV))/az-extensions
 EXT_DIR    := $(abspath $(VENV))/az-cliextensions
 
-.PHONY: demo shell test lint wheel bench venv egg-info clean
+.PHONY: demo shell test test-js lint wheel bench venv egg-info clean
 
 $(STAMP): requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,19 @@ lint: $(STAMP)
 
 test: egg-info lint
 	$(BIN)/python -m pytest -q
+	@$(MAKE) --no-print-directory test-js
+
+# The JavaScript SDK conformance suite (tests/js/README.md): the npm SDKs, pinned by the lockfile, against the
+# emulator under `node --test`. npm ci runs again whenever package.json or the lockfile is newer than the install.
+JS_DIR   := tests/js
+JS_STAMP := $(JS_DIR)/node_modules/.installed
+
+$(JS_STAMP): $(JS_DIR)/package.json $(JS_DIR)/package-lock.json
+	cd $(JS_DIR) && npm ci --no-audit --no-fund
+	touch $(JS_STAMP)
+
+test-js: egg-info $(JS_STAMP)
+	cd $(JS_DIR) && EMULATOR_PYTHON=$(abspath $(BIN))/python node run.js
 
 wheel: $(STAMP)
 	rm -rf dist
