@@ -22,6 +22,7 @@ test("sendMessage (text, html, senderDisplayName, metadata) and getMessage", asy
   assert.equal(text.sequenceId, "3");
   assert.equal(typeof text.version, "string");
   assert.equal(text.content.message, "hello");
+  assert.deepEqual(text.content.attachments, [], "2025-03-15 lists (no) attachments on text messages too");
   assert.equal(text.senderDisplayName, "Ann");
   assert.deepEqual(text.metadata, { tag: "x" });
   assertDate(text.createdOn, "createdOn");
@@ -33,6 +34,7 @@ test("sendMessage (text, html, senderDisplayName, metadata) and getMessage", asy
   assert.equal(rich.type, "html");
   assert.equal(rich.sequenceId, "4");
   assert.equal(rich.content.message, "<b>bold</b>");
+  assert.deepEqual(rich.content.attachments, []);
   assert.equal(rich.metadata, undefined);
   await restError(client.getMessage("1"), 404);
 });

@@ -1,5 +1,6 @@
 // Participants, typing notifications and read receipts through ChatThreadClient.
 import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
 import { test } from "node:test";
 import { assertDate, chatUser, collect, restError } from "../lib/context.js";
 
@@ -25,6 +26,20 @@ test("addParticipants: new members can read the thread and a participantAdded me
   assert.equal(added.content.initiator.communicationUserId, a.user.communicationUserId);
   assert.deepEqual(added.content.participants.map((p) => p.id.communicationUserId).sort(),
     [b.user, c.user].map((u) => u.communicationUserId).sort());
+});
+
+test("unknown users come back as invalidParticipants (ChatError with the raw id as target)", async () => {
+  const a = await chatUser();
+  const ghost = { communicationUserId: `8:acs:${randomUUID()}_${randomUUID()}` };
+  const created = await a.chat.createChatThread({ topic: "ghosts" }, { participants: [{ id: ghost }] });
+  assert.equal(created.invalidParticipants.length, 1);
+  assert.equal(created.invalidParticipants[0].target, ghost.communicationUserId);
+  assert.equal(created.invalidParticipants[0].code, "403");
+  assert.equal(typeof created.invalidParticipants[0].message, "string");
+  const client = a.chat.getChatThreadClient(created.chatThread.id);
+  const added = await client.addParticipants({ participants: [{ id: ghost }] });
+  assert.deepEqual(added.invalidParticipants.map((e) => e.target), [ghost.communicationUserId]);
+  assert.equal((await collect(client.listParticipants())).length, 1);
 });
 
 test("listParticipants pages with maxPageSize and skip", async () => {
@@ -55,6 +70,15 @@ test("removeParticipant: the member loses access and a participantRemoved messag
   assert.deepEqual(removed.content.participants.map((p) => p.id.communicationUserId), [b.user.communicationUserId]);
   assert.equal(removed.content.initiator.communicationUserId, a.user.communicationUserId);
   await restError(b.chat.getChatThreadClient(tid).sendMessage({ content: "let me in" }), 403);
+});
+
+test("removeParticipant of oneself leaves the thread", async () => {
+  const [a, b] = await Promise.all([chatUser(), chatUser()]);
+  const tid = (await a.chat.createChatThread({ topic: "leave" }, { participants: [{ id: b.user }] })).chatThread.id;
+  await b.chat.getChatThreadClient(tid).removeParticipant(b.user);
+  await restError(b.chat.getChatThreadClient(tid).getProperties(), 403);
+  const people = await collect(a.chat.getChatThreadClient(tid).listParticipants());
+  assert.deepEqual(people.map((p) => p.id.communicationUserId), [a.user.communicationUserId]);
 });
 
 test("sendTypingNotification is sent, then held back by the SDK for a few seconds", async () => {
