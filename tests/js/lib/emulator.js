@@ -53,7 +53,10 @@ export function startEmulator({ home, args = [] }) {
       }
     });
     child.once("error", (err) => { clearTimeout(timer); fail(err); });
-    exited.then((code) => { clearTimeout(timer); fail(new Error(`emulator exited (${code}) before it was ready:\n${stderr}`)); });
+    exited.then((code) => {
+      clearTimeout(timer);
+      fail(new Error(`emulator exited (${code}) before it was ready:\n${stderr}`));
+    });
   });
 
   async function stop() {

@@ -6,7 +6,8 @@ import { ChatClient } from "@azure/communication-chat";
 import { AzureCommunicationTokenCredential } from "@azure/communication-common";
 import { chatUser, collect, endpoint, restError } from "../lib/context.js";
 
-const THIRTY_DAYS = { kind: "threadCreationDate", deleteThreadAfterDays: 30 };
+const days = (n) => ({ kind: "threadCreationDate", deleteThreadAfterDays: n });
+const THIRTY_DAYS = days(30);
 const NONE = { kind: "none" };
 
 test("createChatThread with metadata and a retention policy returns and keeps both", async () => {
@@ -57,7 +58,8 @@ test("participant metadata: listed where given, absent elsewhere, not copied int
   assert.deepEqual(byId[c.user.communicationUserId].metadata, { userType: "C2" });
 
   await client.addParticipants({ participants: [{ id: c.user, displayName: "Cy", metadata: { userType: "other" } }] });
-  const again = (await collect(client.listParticipants())).find((p) => p.id.communicationUserId === c.user.communicationUserId);
+  const again = (await collect(client.listParticipants()))
+    .find((p) => p.id.communicationUserId === c.user.communicationUserId);
   assert.deepEqual(again.metadata, { userType: "C2" }, "re-adding a participant changes nothing");
 
   const added = (await collect(client.listMessages())).filter((m) => m.type === "participantAdded");
@@ -76,11 +78,11 @@ test("updateProperties merges metadata key-wise and replaces or removes the rete
   assert.deepEqual(props.retentionPolicy, NONE);
   assert.equal(props.topic, "props");
 
-  await client.updateProperties({ retentionPolicy: { kind: "threadCreationDate", deleteThreadAfterDays: 40 } });
-  assert.deepEqual((await client.getProperties()).retentionPolicy, { kind: "threadCreationDate", deleteThreadAfterDays: 40 });
+  await client.updateProperties({ retentionPolicy: days(40) });
+  assert.deepEqual((await client.getProperties()).retentionPolicy, days(40));
   await client.updateProperties({ retentionPolicy: NONE });
   assert.deepEqual((await client.getProperties()).retentionPolicy, NONE);
-  await client.updateProperties({ retentionPolicy: { kind: "threadCreationDate", deleteThreadAfterDays: 90 } });
+  await client.updateProperties({ retentionPolicy: days(90) });
   await client.updateProperties({ retentionPolicy: null });
   props = await client.getProperties();
   assert.deepEqual(props.retentionPolicy, NONE);
@@ -88,28 +90,34 @@ test("updateProperties merges metadata key-wise and replaces or removes the rete
 
   await client.updateProperties({ metadata: { K2: "" } });
   assert.deepEqual((await client.getProperties()).metadata, { K1: "new", K3: "v3" }, "an empty value removes its key");
+  await client.updateProperties({ metadata: { K3: null } });
+  assert.deepEqual((await client.getProperties()).metadata, { K1: "new" }, "so does null");
 
   await client.updateProperties({ topic: "all three", metadata: { K4: "v4" }, retentionPolicy: THIRTY_DAYS });
   props = await client.getProperties();
   assert.equal(props.topic, "all three");
-  assert.deepEqual(props.metadata, { K1: "new", K3: "v3", K4: "v4" });
+  assert.deepEqual(props.metadata, { K1: "new", K4: "v4" });
   assert.deepEqual(props.retentionPolicy, THIRTY_DAYS);
 
   await client.updateProperties({});
   assert.deepEqual(await client.getProperties(), props, "updateProperties({}) changes nothing");
+  await client.updateProperties({ metadata: null });
+  assert.deepEqual((await client.getProperties()).metadata, {}, "metadata: null clears the map");
 
   const types = (await collect(client.listMessages())).map((m) => m.type);
-  assert.deepEqual(types, ["topicUpdated", "topicUpdated", "participantAdded"], "no system message for metadata or policy");
+  assert.deepEqual(types, ["topicUpdated", "topicUpdated", "participantAdded"],
+    "no system message for metadata or policy");
 });
 
 test("invalid retention policies and oversized metadata are a 400 RestError; nothing changes", async () => {
   const a = await chatUser();
   const tid = (await a.chat.createChatThread({ topic: "strict" }, { metadata: { k: "v" } })).chatThread.id;
   const client = a.chat.getChatThreadClient(tid);
-  for (const days of [29, 91]) {
-    await restError(client.updateProperties({ retentionPolicy: { kind: "threadCreationDate", deleteThreadAfterDays: days } }), 400);
-    await restError(a.chat.createChatThread({ topic: "x" }, { retentionPolicy: { kind: "threadCreationDate", deleteThreadAfterDays: days } }), 400);
+  for (const n of [29, 91]) {
+    await restError(client.updateProperties({ retentionPolicy: days(n) }), 400);
+    await restError(a.chat.createChatThread({ topic: "x" }, { retentionPolicy: days(n) }), 400);
   }
+  await restError(client.updateProperties({ retentionPolicy: { kind: "forever" } }), 400);
   await restError(client.updateProperties({ metadata: { big: "x".repeat(1100) } }), 400);
   await restError(client.updateProperties({ topic: "not applied", metadata: { big: "x".repeat(1100) } }), 400);
   const props = await client.getProperties();

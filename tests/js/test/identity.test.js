@@ -2,8 +2,13 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { test } from "node:test";
+import { ChatClient } from "@azure/communication-chat";
+import { AzureCommunicationTokenCredential } from "@azure/communication-common";
 import { CommunicationIdentityClient } from "@azure/communication-identity";
-import { ACS_USER, assertDate, chatClientWithToken, connectionString, identityClient, restError } from "../lib/context.js";
+import { AzureKeyCredential } from "@azure/core-auth";
+import {
+  ACS_USER, assertDate, chatClientWithToken, connectionString, endpoint, identityClient, restError,
+} from "../lib/context.js";
 
 const MINUTE = 60_000;
 
@@ -116,4 +121,34 @@ test("a wrong access key is a 401 RestError", async () => {
   const wrongKey = Buffer.from("not the emulator's key").toString("base64");
   const forged = connectionString().replace(/accesskey=[^;]+/i, `accesskey=${wrongKey}`);
   await restError(new CommunicationIdentityClient(forged).createUser(), 401);
+});
+
+test("the endpoint + AzureKeyCredential constructor signs requests the same way", async () => {
+  const key = /accesskey=([^;]+)/i.exec(connectionString())[1];
+  const client = new CommunicationIdentityClient(endpoint(), new AzureKeyCredential(key));
+  const user = await client.createUser();
+  assert.match(user.communicationUserId, ACS_USER);
+  await client.deleteUser(user);
+});
+
+test("a refreshing AzureCommunicationTokenCredential reads the token's expiry and calls its refresher", async () => {
+  const identity = identityClient();
+  const user = await identity.createUser();
+  let refreshed = 0;
+  const credential = new AzureCommunicationTokenCredential({
+    tokenRefresher: async () => {
+      refreshed += 1;
+      return (await identity.getToken(user, ["chat"])).token;
+    },
+    refreshProactively: true,
+  });
+  try {
+    const result = await new ChatClient(endpoint(), credential).createChatThread({ topic: "refreshed" });
+    assert.equal(result.chatThread.createdBy.communicationUserId, user.communicationUserId);
+    assert.equal(refreshed, 1, "a 24-hour token is fetched once and not refreshed again");
+    const { token, expiresOnTimestamp } = await credential.getToken();
+    assert.equal(expiresOnTimestamp, claims(token).exp * 1000);
+  } finally {
+    credential.dispose();
+  }
 });
