@@ -19,7 +19,9 @@ let emulator;
 let code = 1;
 try {
   emulator = await startEmulator({ home });
-  const child = spawn(process.execPath, ["--test", "--test-reporter=spec", "--test-concurrency=3", ...files], {
+  // Test files run 3 at a time (they mostly wait on the emulator); a test hanging for a minute fails.
+  const runner = ["--test", "--test-reporter=spec", "--test-concurrency=3", "--test-timeout=60000"];
+  const child = spawn(process.execPath, [...runner, ...files], {
     cwd: HERE,
     stdio: "inherit",
     env: {
