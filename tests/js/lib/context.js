@@ -20,11 +20,15 @@ export function identityClient(options) {
   return new CommunicationIdentityClient(connectionString(), options);
 }
 
-/** A fresh user with a chat token and a ChatClient acting as that user. */
-export async function chatUser(options = {}) {
-  const { user, token, expiresOn } = await identityClient().createUserAndToken(["chat"]);
+/**
+ * A fresh user with a chat token and a ChatClient acting as that user, on the run's emulator or on `emulator`
+ * (one a test file started itself); `client` are ChatClient options.
+ */
+export async function chatUser({ emulator, client } = {}) {
+  const identity = emulator ? new CommunicationIdentityClient(emulator.connectionString) : identityClient();
+  const { user, token, expiresOn } = await identity.createUserAndToken(["chat"]);
   const credential = new AzureCommunicationTokenCredential(token);
-  return { user, token, expiresOn, chat: new ChatClient(options.endpoint ?? endpoint(), credential, options.client) };
+  return { user, token, expiresOn, chat: new ChatClient(emulator?.endpoint ?? endpoint(), credential, client) };
 }
 
 /** A ChatClient that presents `token` as it is. */

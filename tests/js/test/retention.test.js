@@ -3,11 +3,8 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { ChatClient } from "@azure/communication-chat";
-import { AzureCommunicationTokenCredential } from "@azure/communication-common";
-import { CommunicationIdentityClient } from "@azure/communication-identity";
 import { HOME_ENV, startEmulator } from "../lib/emulator.js";
-import { assertDate, collect, restError } from "../lib/context.js";
+import { assertDate, chatUser as chatUserOn, collect, restError } from "../lib/context.js";
 
 const DAY_MS = 20;
 let emulator;
@@ -21,10 +18,7 @@ after(async () => {
   await emulator?.stop();
 });
 
-async function chatUser() {
-  const { user, token } = await new CommunicationIdentityClient(emulator.connectionString).createUserAndToken(["chat"]);
-  return { user, chat: new ChatClient(emulator.endpoint, new AzureCommunicationTokenCredential(token)) };
-}
+const chatUser = () => chatUserOn({ emulator });
 
 /** Polls getProperties until the thread is gone (404), for at most `ms`; returns the RestError. */
 async function goneWithin(client, ms) {

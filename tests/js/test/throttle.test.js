@@ -2,11 +2,8 @@
 // retries are off, and honoured by the SDK's default retry policy otherwise.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { ChatClient } from "@azure/communication-chat";
-import { AzureCommunicationTokenCredential } from "@azure/communication-common";
-import { CommunicationIdentityClient } from "@azure/communication-identity";
 import { HOME_ENV, startEmulator } from "../lib/emulator.js";
-import { restError } from "../lib/context.js";
+import { chatUser, restError } from "../lib/context.js";
 
 const UPDATES_PER_WINDOW = 5;
 let emulator;
@@ -22,8 +19,6 @@ after(async () => {
 
 /** A user's ChatClient on the throttled emulator; `statuses` receives every attempt's status and Retry-After. */
 async function throttledChat(clientOptions = {}, statuses = []) {
-  const identity = new CommunicationIdentityClient(emulator.connectionString);
-  const { token } = await identity.createUserAndToken(["chat"]);
   const recorder = {
     name: "attemptRecorder",
     async sendRequest(request, next) {
@@ -32,10 +27,8 @@ async function throttledChat(clientOptions = {}, statuses = []) {
       return response;
     },
   };
-  return new ChatClient(emulator.endpoint, new AzureCommunicationTokenCredential(token), {
-    ...clientOptions,
-    additionalPolicies: [{ policy: recorder, position: "perRetry" }],
-  });
+  const client = { ...clientOptions, additionalPolicies: [{ policy: recorder, position: "perRetry" }] };
+  return (await chatUser({ emulator, client })).chat;
 }
 
 test("without retries the SDK surfaces 429 as a RestError carrying Retry-After", async () => {
