@@ -134,6 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--events-typing", action="store_true",
                    help="Also emit ChatTypingIndicatorReceivedInThread, one per typing notification (off by default, "
                         "as the service documents no such event).")
+    p.add_argument("--events-no-sequence-id", action="store_false", dest="events_sequence_id",
+                   help="Leave sequenceId out of the message events (it is not on Learn yet; default: included).")
     p.add_argument("--retention-day-seconds", type=_day, default=DAY_SECONDS, metavar="SECONDS",
                    help="Length of a retention-policy day (default 86400): a thread with a 30-day policy is deleted "
                         "30 x SECONDS after its creation; e.g. 0.02 in tests.")
@@ -300,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
                             request_timeout=args.request_timeout, idle_timeout=args.idle_timeout,
                             events=EventSettings(tuple(args.event_webhooks or ()), args.events_config,
                                                  args.event_retry_scale, args.events_include_actor,
-                                                 args.events_typing),
+                                                 args.events_typing, args.events_sequence_id),
                             retention_day_seconds=args.retention_day_seconds)
     finally:
         restore_logging()

@@ -229,7 +229,7 @@ class EmulatorServer:
         """Events: the model's changes go to an outbox in the write's transaction; the service delivers them."""
         outbox = Outbox(store)
         s = self.event_settings
-        self.model.observers.append(observer(outbox, typing=s.typing))
+        self.model.observers.append(observer(outbox, typing=s.typing, sequence_id=s.sequence_id))
         return EventService(store, outbox, resource_topic(self.model.resource_id), folder=self.folder,
                             retry_scale=s.retry_scale, include_actor=s.include_actor, separate_process=True)
 

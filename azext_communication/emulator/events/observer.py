@@ -31,8 +31,8 @@ def _members(thread: Any, raw_ids: tuple[str, ...]) -> list[list]:
     return [_member(raw, thread.members.get(raw)) for raw in raw_ids]
 
 
-def fact_parts(change: Any) -> tuple[str, dict, list, dict]:
-    """(op, thread, members, details) of a model `Change`."""
+def fact_parts(change: Any, sequence_id: bool = True) -> tuple[str, dict, list, dict]:
+    """(op, thread, members, details) of a model `Change` (`sequence_id`: record the message's sequence number)."""
     t = change.thread
     op = _OPS[change.kind]
     thread: dict = {"id": t.id, "topic": t.topic, "createTime": t.created_ms,
@@ -46,7 +46,9 @@ def fact_parts(change: Any) -> tuple[str, dict, list, dict]:
         m = change.message
         details["message"] = {"id": m.id, "type": m.type, "body": (m.content or {}).get("message", ""),
                               "metadata": m.metadata or {}, "senderName": m.sender_display_name or "",
-                              "composeTime": m.created_ms, "version": m.version, "seq": m.seq}
+                              "composeTime": m.created_ms, "version": m.version}
+        if sequence_id:
+            details["message"]["seq"] = m.seq
     elif op == "participants.added":
         details["added"] = [_member(p.raw_id, p) for p in change.participants]
     elif op == "participant.removed":
@@ -59,14 +61,15 @@ def fact_parts(change: Any) -> tuple[str, dict, list, dict]:
     return op, thread, _members(t, change.members), details
 
 
-def observer(outbox: Outbox, typing: bool = False) -> Callable[[Any], None]:
+def observer(outbox: Outbox, typing: bool = False, sequence_id: bool = True) -> Callable[[Any], None]:
     """An observer for `ChatModel.observers`; costs one attribute check while nobody subscribes. Typing
-    notifications become facts only with `typing` (--events-typing)."""
+    notifications become facts only with `typing` (--events-typing); `sequence_id` False leaves message events
+    without `sequenceId` (--events-no-sequence-id)."""
 
     def _observe(change: Any) -> None:
         if not outbox.active or change.kind not in _OPS or (change.kind == "typing" and not typing):
             return
-        op, thread, members, details = fact_parts(change)
+        op, thread, members, details = fact_parts(change, sequence_id)
         # a deletion by the retention policy has no actor; Event Grid's required field names the creator (S8)
         actor = change.actor if change.actor is not None else change.thread.created_by
         outbox.record(op, change.at_ms, actor, thread, members, **details)
