@@ -36,6 +36,8 @@ examples:
     text: az communication emulator start --data-dir ./chat-data --events-config events.json --event-retry-scale 0.01
   - name: Let a web app served from http://localhost:3000 (and any port of 127.0.0.1) call it and receive real-time notifications.
     text: az communication emulator start --cors-origin http://localhost:3000 "http://127.0.0.1:*"
+  - name: Make a retention-policy day last 1 second, so a 30-day policy deletes its thread after 30 seconds.
+    text: az communication emulator start --port 0 --retention-day-seconds 1
 """
 
 helps["communication emulator status"] = """

@@ -212,6 +212,14 @@ def load_arguments(loader: Any, _: Any) -> None:
                    help="Browser origins allowed to call the emulator (chat REST, real-time notifications) and open "
                         "its WebSocket: SCHEME://HOST[:PORT], ':*' for any port, or *. Default: http://localhost:*, "
                         "https://localhost:*, http://127.0.0.1:*, https://127.0.0.1:*.")
+        c.argument("events_typing", options_list=["--events-typing"], action="store_true",
+                   help="Also emit ChatTypingIndicatorReceivedInThread, one per typing notification (off by default).")
+        c.argument("events_no_sequence_id", options_list=["--events-no-sequence-id"], action="store_true",
+                   help="Leave sequenceId out of the message events (not on Learn yet). Default: included.")
+        c.argument("retention_day_seconds", options_list=["--retention-day-seconds"], type=float,
+                   help="The length of a retention-policy day in seconds, greater than 0 and at most 31536000: a "
+                        "thread with a 30-day policy is deleted 30 x this after its creation. Default 86400; e.g. "
+                        "0.02 in tests.")
 
     with loader.argument_context("communication emulator trust") as c:
         c.argument("remove", options_list=["--remove"], action="store_true",

@@ -42,7 +42,7 @@ class RealtimeClient:
 
     def socket(self, sid: str, origin: str | None = "http://127.0.0.1:5173") -> ClientConnection:
         return connect(f"wss://127.0.0.1:{self.emu.port}/socket.io/1/websocket/{sid}?v=v4", ssl=self.ctx,
-                       origin=origin, open_timeout=10)
+                       origin=origin, open_timeout=20)
 
     def live_socket(self, token: str) -> ClientConnection:
         """Allocation, handshake and socket, up to `trouter.connected`."""

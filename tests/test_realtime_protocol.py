@@ -174,3 +174,37 @@ def test_a_websocket_from_an_origin_not_allowed_is_refused(emu, client) -> None:
     with pytest.raises(InvalidStatus) as refused:
         client.socket(client.handshake(token), origin="https://evil.example")
     assert refused.value.response.status_code == 403
+
+
+@pytest.mark.parametrize(("frame", "expected"), [
+    ("1::", (1, None, False, "")),
+    ("2::", (2, None, False, "")),
+    ('5:3+::{"name":"ping"}', (5, 3, True, '{"name":"ping"}')),
+    ('3:::{"status":200,"id":7}', (3, None, False, '{"status":200,"id":7}')),
+    ("6:::12", (6, None, False, "12")),
+    ("0::", (0, None, False, "")),
+])
+def test_socketio_frames_parse(frame: str, expected: tuple) -> None:
+    from azext_communication.emulator.realtime import socketio
+
+    p = socketio.parse(frame)
+    assert (p.type, p.ack_id, p.wants_data, p.data) == expected
+
+
+@pytest.mark.parametrize("frame", ["", "hello", "9::", "x::", "5:a+::{}", "5"])
+def test_text_that_is_not_socketio_is_ignored(frame: str) -> None:
+    from azext_communication.emulator.realtime import socketio
+
+    assert socketio.parse(frame) is None
+
+
+def test_socketio_frames_format() -> None:
+    from azext_communication.emulator.realtime import socketio
+
+    assert socketio.ack_frame(4) == "6:::4"
+    assert socketio.disconnect_frame() == "0::" and socketio.disconnect_frame("unauthorized") == (
+        '0:::{"reason":"unauthorized"}')
+    assert socketio.event_frame("trouter.connected", {"ttl": 1}) == (
+        '5:::{"name":"trouter.connected","args":[{"ttl":1}]}')
+    assert socketio.parse('5:1+::{"name":"user.activity","args":[{"state":"active"}]}').event() == (
+        "user.activity", [{"state": "active"}])

@@ -63,7 +63,7 @@ def participant(thread: Any, raw_id: str | None, member: Any = None) -> dict:
 def retention_policy(thread: Any) -> str | None:
     """`{"retentionPolicyType":"DeleteAfterCreationTime","executeAfter":"<days>.00:00:00"}` for a thread-creation-date
     policy; None when the thread has none."""
-    policy = getattr(thread, "retention_policy", None)
+    policy = getattr(thread, "retention", None)
     if isinstance(policy, dict):
         days = policy.get("deleteThreadAfterDays")
         if policy.get("kind") == "threadCreationDate" and isinstance(days, int):
@@ -130,7 +130,8 @@ def notifications(change: Any) -> list[Notice]:
         return [_user_level(MESSAGE_DELETED, members, _message_fields(change, MESSAGE_DELETED))]
     if kind == "typing":
         actor = t.members.get(change.actor)
-        name = change.display_name if change.display_name is not None else (actor.display_name if actor else None)
+        sent = change.sender_display_name
+        name = sent if sent is not None else (actor.display_name if actor else None)
         return [_user_level(TYPING, _others(change), {
             "eventId": TYPING, "groupId": t.id, "threadId": t.id, "senderId": change.actor, "recipientMri": "",
             "senderDisplayName": name or "", "version": str(change.at_ms),
@@ -156,12 +157,12 @@ def _thread_notifications(change: Any, members: tuple[str, ...]) -> list[Notice]
             **base, "eventId": THREAD_CREATED, "version": str(t.created_ms), "createTime": iso(t.created_ms),
             "createdBy": esc(participant(t, t.created_by)), "members": esc(everyone),
             "properties": esc(properties(t))})]
-    if kind in ("thread.topicUpdated", "thread.updated"):
+    if kind in ("thread.topicUpdated", "thread.propertiesUpdated"):
         return [_thread_level(THREAD_UPDATED, members, {
             **base, "eventId": THREAD_UPDATED, "editTime": iso(at), "editedBy": actor,
             "properties": esc(properties(t))})]
     if kind == "thread.deleted":
-        by_policy = getattr(change, "reason", None) == "deletedByPolicy"
+        by_policy = change.reason == "deletedByPolicy" or change.actor is None
         return [_thread_level(THREAD_DELETED, members, {
             **base, "eventId": THREAD_DELETED, "deleteTime": iso(at),
             "reason": "deletedByPolicy" if by_policy else "deletedByUser",

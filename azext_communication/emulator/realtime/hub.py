@@ -134,8 +134,15 @@ class Hub:
             o.end(None)
 
     def wait_durable(self) -> None:
-        """Block until every write published so far is on disk (a push never shows what a crash could lose)."""
-        self.model.store.wait_durable()
+        """Block until every write published so far is on disk (a push never shows what a crash could lose).
+
+        A change is published inside the model lock, before its transaction is handed to the store's committer
+        (still inside the lock): taking the lock once makes sure it was handed over, so the wait covers it."""
+        store = self.model.store
+        if store.persistent:
+            with self.model.lock:
+                pass
+            store.wait_durable()
 
     # ------------------------------------------------------------------ fan-out
     def observe(self, change: Any) -> None:

@@ -16,6 +16,7 @@ import os
 import select
 import socket
 import ssl
+import threading
 import time
 from typing import Any
 
@@ -49,6 +50,8 @@ class PushSocket:
         self._sock = sock
         self._ws = ws
         self._wake = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+        self._wake_lock = threading.Lock()  # the eventfd is never written after it is closed (its number is reused)
+        self._wake_open = True
         self._queue: collections.deque[tuple[int, str]] = collections.deque()
         self._end: list[str | None] = []
         self._open = True
@@ -62,14 +65,17 @@ class PushSocket:
     def push(self, event_id: int, body: str) -> None:
         """Queue one event body (called inside the model lock: cheap, never blocks)."""
         self._queue.append((event_id, body))
-        with contextlib.suppress(OSError):
-            os.eventfd_write(self._wake, 1)
+        self._signal()
 
     def end(self, reason: str | None) -> None:
         """Ask the socket's thread to send `0::` (with `reason`) and close."""
         self._end.append(reason)
-        with contextlib.suppress(OSError):
-            os.eventfd_write(self._wake, 1)
+        self._signal()
+
+    def _signal(self) -> None:
+        with self._wake_lock:
+            if self._wake_open:
+                os.eventfd_write(self._wake, 1)
 
     # ------------------------------------------------------------------ the socket's thread
     def run(self) -> None:
@@ -79,15 +85,17 @@ class PushSocket:
                 self._send([socketio.disconnect_frame()])
                 self._close()
                 return
+            self.hub.attach(self)  # first: a write acknowledged after `trouter.connected` must reach this socket
             self._send([socketio.CONNECT_FRAME,
                         socketio.event_frame("trouter.connected", {"ttl": CONNECTION_TTL_S, "dur": "1"})])
-            self.hub.attach(self)
             self._loop()
         except (OSError, ssl.SSLError) as exc:
             log.debug("real-time socket ended: %r", exc)
         finally:
             self.hub.detach(self)
-            os.close(self._wake)
+            with self._wake_lock:
+                self._wake_open = False
+                os.close(self._wake)
 
     def _loop(self) -> None:
         poller = select.poll()
@@ -100,9 +108,9 @@ class PushSocket:
                 ready = [(fd, select.POLLIN)]
             else:
                 ready = poller.poll(max(0.0, next_tick - time.monotonic()) * 1000)
-            for ready_fd, _ in ready:
+            for ready_fd, mask in ready:
                 if ready_fd == fd:
-                    self._receive()
+                    self._receive(mask)
                 else:
                     with contextlib.suppress(BlockingIOError):
                         os.eventfd_read(self._wake)
@@ -116,8 +124,14 @@ class PushSocket:
                 self._tick(now)
                 next_tick = now + TICK_S
 
-    def _receive(self) -> None:
-        data = self._sock.recv(65536)
+    def _receive(self, mask: int) -> None:
+        self._sock.settimeout(0.0)  # a TLS record without application data must not block the thread
+        try:
+            data = self._sock.recv(65536)
+        except (ssl.SSLWantReadError, BlockingIOError):
+            if mask & (select.POLLHUP | select.POLLERR | select.POLLNVAL):
+                self._open = False  # nothing more will come
+            return
         if not data:
             self._open = False
             return

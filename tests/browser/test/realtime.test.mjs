@@ -227,3 +227,37 @@ test('an origin that is not allowed is refused: no config, no WebSocket', async 
     await strict.stop();
   }
 });
+
+test('api-version 2025-03-15 fields: thread and participant metadata, retention policy, deletion by policy', async () => {
+  const quick = await startEmulator({ home: emu.home, args: ['--retention-day-seconds', '0.1'] });
+  try {
+    const page = await openPage(chromium.browser, site.origin);
+    const { b } = await users(page, ['a', 'b'], ['b'], quick.endpoint, quick.connectionString);
+    const threadId = await page.evaluate(async (bId) => {
+      const { chatThread } = await window.clients.a.createChatThread({ topic: 'kept 30 days' }, {
+        metadata: { team: 'blue', pct: '100%' },
+        retentionPolicy: { kind: 'threadCreationDate', deleteThreadAfterDays: 30 },
+        participants: [{ id: { communicationUserId: bId }, displayName: 'Bee', metadata: { role: 'guest' } }],
+      });
+      await window.clients.a.getChatThreadClient(chatThread.id).updateProperties({ metadata: { team: 'red' } });
+      return chatThread.id;
+    }, b.id);
+    const [{ event: created }] = await waitForEvents(page, 'chatThreadCreated', 1, 'b');
+    assert.equal(created.threadId, threadId);
+    assert.deepEqual(created.properties.metadata, { team: 'blue', pct: '100%' });
+    assert.deepEqual(created.retentionPolicy, { kind: 'threadCreationDate', deleteThreadAfterDays: 30 });
+    const bee = created.participants.find((p) => p.id.communicationUserId === b.id);
+    assert.deepEqual(bee.metadata, { role: 'guest' });
+    const [{ event: updated }] = await waitForEvents(page, 'chatThreadPropertiesUpdated', 1, 'b');
+    assert.deepEqual(updated.properties.metadata, { team: 'red', pct: '100%' });
+    assert.equal(updated.properties.topic, 'kept 30 days');
+    assert.deepEqual(updated.retentionPolicy, { kind: 'threadCreationDate', deleteThreadAfterDays: 30 });
+    const [{ event: gone }] = await waitForEvents(page, 'chatThreadDeleted', 1, 'b', 20000);
+    assert.equal(gone.threadId, threadId);
+    assert.equal(gone.reason, 'deletedByPolicy');
+    assert.equal(gone.deletedBy, null);
+    await page.close();
+  } finally {
+    await quick.stop();
+  }
+});
