@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
-import shutil
 import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -250,11 +249,11 @@ def _removes(message: dict[str, Any], raw_id: str) -> bool:
 def watch_messages(cmd: Any, client: Any, after: str | None = None, start_time: datetime | None = None,
                    interval: float = 2.0, timeout: float | None = None) -> None:
     """Print each new message as it arrives, until --timeout or Ctrl-C (which ends the watch normally)."""
-    from ._format import message_line_renderer
+    from ._format import message_line_renderer, terminal_width
     from ._stream import StreamWriter, take_query
 
     out = cmd.cli_ctx.out_file
-    width = shutil.get_terminal_size((120, 24)).columns if getattr(out, "isatty", lambda: False)() else None
+    width = terminal_width(out)  # a file or a pipe gets whole lines
     writer = StreamWriter(out, cmd.cli_ctx.invocation.data.get("output"), take_query(cmd.cli_ctx),
                           table_line=message_line_renderer(width))
     try:
