@@ -193,7 +193,8 @@ def test_watch_line_uses_the_same_names_and_words_as_the_tables():
     for message in reversed(worst_case_messages()[2:]):
         line(message)
     text = line(worst_case_messages()[1])
-    assert text.startswith("2026-12-01T21:39:43Z  \u2026fd6c51f7  x x") and text.endswith(fmt.ELLIPSIS) and len(text) == 60
+    assert text.startswith("2026-12-01T21:39:43Z  \u2026fd6c51f7  x x")  # sent without a name: not "Bob"
+    assert text.endswith(fmt.ELLIPSIS) and len(text) == 60
     assert line(worst_case_messages()[0]) == "2026-12-01T21:39:43Z  Ann with a very\u2026 removed Bob"
 
 
