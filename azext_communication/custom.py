@@ -147,8 +147,22 @@ def list_participants(client: Any, skip: int | None = None, max_items: int | Non
 
 
 def remove_participant(client: Any, user: str) -> None:
-    """Remove one user from the thread."""
-    client.remove_participant(_user(user))
+    """Remove one user from the thread.
+
+    The service answers 404 both for a thread that does not exist and for a user who is not in it; on a 404 the
+    thread is looked up once, so that the error names what is missing (exit 3 either way)."""
+    from azure.core.exceptions import ResourceNotFoundError
+
+    from ._errors import update_error_context
+
+    try:
+        client.remove_participant(_user(user))
+    except ResourceNotFoundError:
+        try:
+            client.get_properties()
+        except ResourceNotFoundError:
+            update_error_context(user=None)  # the thread itself is missing: say so, not "participant not found"
+        raise
 
 
 # ---------------------------------------------------------------------------------------------- messages
