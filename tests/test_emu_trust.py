@@ -7,11 +7,11 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import cli_harness
 import pytest
+from cert_tools import unconstrained_ca
 
 from azext_communication.emulator.certs import ensure_certificates
-from tests import cli_harness
-from tests.test_emu_cert_constraints import unconstrained_ca
 
 pytestmark = pytest.mark.skipif(shutil.which("certutil") is None, reason="needs certutil (apt-get install "
                                                                          "libnss3-tools; make browser-deps)")

@@ -55,7 +55,7 @@ test('`az communication emulator trust` is what makes a browser trust the emulat
 
 /** An HTTPS server on 127.0.0.1 whose certificate names `names`, signed with the emulator CA's own key. */
 async function serveSignedFor(names) {
-  const script = 'import sys; from pathlib import Path; from tests.test_emu_cert_constraints import leaf_under; '
+  const script = 'import sys; from pathlib import Path; from tests.cert_tools import leaf_under; '
     + 'c, k = leaf_under(Path(sys.argv[1]), sys.argv[2:]); sys.stdout.write((c + k).decode())';
   const pem = execFileSync(PYTHON, ['-c', script, emu.home, ...names], { cwd: ROOT }).toString();
   const server = createServer({ cert: pem, key: pem }, (_req, res) => res.end('served'));
