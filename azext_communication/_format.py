@@ -178,6 +178,47 @@ def fit(rows: list[dict[str, Any]], flexible: str, width: int = TABLE_WIDTH,
     return rows
 
 
+def fit_columns(rows: list[dict[str, Any]], flexible: tuple[str, ...], width: int = TABLE_WIDTH,
+                most: int = CONTENT_WIDTH) -> list[dict[str, Any]]:
+    """`fit` for several flexible columns: the room the others leave is shared, a column that needs less than
+    its share leaves the rest to the others."""
+    if not rows:
+        return rows
+    others = [key for key in rows[0] if key not in flexible]
+    used = sum(max([len(key) + HEADER_PADDING] + [len(_cell(row.get(key))) for row in rows]) for key in others)
+    room = width - used - COLUMN_GAP * (len(rows[0]) - 1)
+    needs = {key: max([len(key) + HEADER_PADDING] + [len(" ".join(_cell(row.get(key)).split())) for row in rows])
+             for key in flexible}
+    for n, key in enumerate(sorted(flexible, key=lambda k: needs[k])):
+        share = room // (len(flexible) - n)
+        size = max(min(needs[key], share, most), MIN_FLEXIBLE_WIDTH, len(key) + HEADER_PADDING)
+        for row in rows:
+            row[key] = shorten(row.get(key), size)
+        room -= size
+    return rows
+
+
+def _cell(value: Any) -> str:
+    return str(value if value is not None else "")
+
+
+def metadata_text(metadata: Any) -> str:
+    """Metadata as `k=v, k=v` (not shortened); '' when there is none."""
+    if not isinstance(metadata, dict):
+        return ""
+    return ", ".join(f"{k}={v}" for k, v in metadata.items())
+
+
+def retention_text(policy: Any) -> str:
+    """A retention policy in words: '30 days' (after the thread's creation) or 'none'."""
+    if not isinstance(policy, dict) or policy.get("kind") in (None, "none"):
+        return "none"
+    if policy.get("kind") == "threadCreationDate":
+        days = policy.get("deleteThreadAfterDays")
+        return f"{days} day" if days == 1 else f"{days} days"
+    return str(policy.get("kind"))
+
+
 def _message_row(m: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
     return {"Id": m.get("id"), "Seq": m.get("sequenceId"), "Type": m.get("type"), "Sender": sender(m, names),
             "CreatedOn": display_time(m.get("createdOn")), "Content": describe(m, names)}
@@ -209,12 +250,15 @@ def transform_thread_create(result: dict[str, Any]) -> dict[str, Any]:
 
 
 def transform_thread_show(result: dict[str, Any]) -> dict[str, Any]:
-    """Id, Topic, CreatedOn, CreatedBy (short id); Deleted only for a deleted thread (-o json has the time)."""
-    row = {"Id": result.get("id"), "Topic": result.get("topic"), "CreatedOn": display_time(result.get("createdOn")),
-           "CreatedBy": short_id(result.get("createdBy"))}
+    """Topic, CreatedOn, CreatedBy (short id), Metadata (k=v), Retention ('30 days', 'none'); Deleted only for a
+    deleted thread (-o json has the time). No Id: the caller named the thread, and a thread id (up to 63
+    characters) would leave no room for topic and metadata in 120 columns."""
+    row = {"Topic": result.get("topic"), "CreatedOn": display_time(result.get("createdOn")),
+           "CreatedBy": short_id(result.get("createdBy")), "Metadata": metadata_text(result.get("metadata")),
+           "Retention": retention_text(result.get("retentionPolicy"))}
     if result.get("deletedOn"):
         row["Deleted"] = "yes"
-    return fit([row], "Topic")[0]
+    return fit_columns([row], ("Topic", "Metadata"))[0]
 
 
 def transform_thread_list(result: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -225,9 +269,10 @@ def transform_thread_list(result: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def transform_participant_list(result: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """User (short id), DisplayName, ShareHistoryTime ('all' for the whole history)."""
-    return fit([{"User": short_id(p.get("identifier")), "DisplayName": p.get("displayName") or "",
-                 "ShareHistoryTime": share_time(p.get("shareHistoryTime"))} for p in result], "DisplayName")
+    """User (short id), DisplayName, ShareHistoryTime ('all' for the whole history), Metadata (k=v)."""
+    return fit_columns([{"User": short_id(p.get("identifier")), "DisplayName": p.get("displayName") or "",
+                         "ShareHistoryTime": share_time(p.get("shareHistoryTime")),
+                         "Metadata": metadata_text(p.get("metadata"))} for p in result], ("DisplayName", "Metadata"))
 
 
 def transform_receipt_list(result: list[dict[str, Any]]) -> list[dict[str, Any]]:
