@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 DEV_SOURCE := $(abspath $(VENV))/az-extensions
 EXT_DIR    := $(abspath $(VENV))/az-cliextensions
 
-.PHONY: demo shell test lint wheel bench venv egg-info clean
+.PHONY: demo shell test test-py test-browser browser-deps lint wheel bench venv egg-info clean
 
 $(STAMP): requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -40,8 +40,23 @@ demo: egg-info
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-test: egg-info lint
+# Every suite; each later one runs only when the earlier ones passed.
+test: test-py test-browser
+
+test-py: egg-info lint
 	$(BIN)/python -m pytest -q
+
+# The browser tests (tests/browser): Debian's Chromium driven by playwright-core, npm packages from the lockfile.
+BROWSER_DIR := tests/browser
+$(BROWSER_DIR)/node_modules/.installed: $(BROWSER_DIR)/package-lock.json
+	cd $(BROWSER_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+browser-deps: $(BROWSER_DIR)/node_modules/.installed
+	bash scripts/install_browser.sh
+
+test-browser: egg-info browser-deps
+	cd $(BROWSER_DIR) && npm test
 
 wheel: $(STAMP)
 	rm -rf dist
@@ -52,4 +67,4 @@ bench: egg-info
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf build dist .demo .bench *.egg-info .pytest_cache .ruff_cache
+	rm -rf build dist .demo .bench *.egg-info .pytest_cache .ruff_cache $(BROWSER_DIR)/node_modules

@@ -174,7 +174,11 @@ class EmulatorServer:
             self._lock_file.close()
             self._lock_file = None
             raise RuntimeError(f"the data folder {self.data_dir} is in use by another emulator") from None
-        return SqliteStore(self.data_dir / DB_FILE)
+        try:
+            return SqliteStore(self.data_dir / DB_FILE)
+        except BaseException:  # e.g. a data folder of a newer schema
+            self._release_lock()
+            raise
 
     def start(self) -> EmulatorServer:
         """Bind, load state and serve on a background thread; returns self."""

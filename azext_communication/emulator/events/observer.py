@@ -12,7 +12,8 @@ from typing import Any
 from .outbox import Outbox
 
 # model change kind -> fact op (payloads.OPERATIONS)
-_OPS = {"thread.created": "thread.created", "thread.topicUpdated": "thread.updated", "thread.deleted": "thread.deleted",
+_OPS = {"thread.created": "thread.created", "thread.topicUpdated": "thread.updated",
+        "thread.propertiesUpdated": "thread.updated", "thread.deleted": "thread.deleted",
         "participants.added": "participants.added", "participant.removed": "participant.removed",
         "message.sent": "message.sent", "message.edited": "message.edited", "message.deleted": "message.deleted"}
 
@@ -52,6 +53,8 @@ def observer(outbox: Outbox) -> Callable[[Any], None]:
         if not outbox.active or change.kind not in _OPS:
             return
         op, thread, members, details = fact_parts(change)
-        outbox.record(op, change.at_ms, change.actor, thread, members, **details)
+        # a deletion by the retention policy has no actor; Event Grid's required field names the creator (S8)
+        actor = change.actor if change.actor is not None else change.thread.created_by
+        outbox.record(op, change.at_ms, actor, thread, members, **details)
 
     return _observe

@@ -183,10 +183,11 @@ class Messages:
             save_message(self.store, t, m)
         return Change("message.deleted", t, caller.user_id, now, t.member_ids(), message=m)
 
-    def typing(self, caller: Caller, tid: str, sender_display_name: object = None) -> None:
-        """Typing notifications are stateless; only the access rules apply."""
-        check_display_name(sender_display_name)
-        self.threads.member_thread(caller, tid)
+    def typing(self, caller: Caller, tid: str, sender_display_name: object = None) -> Change:
+        """Typing notifications are stateless; only the access rules apply. The change is for observers only."""
+        name = check_display_name(sender_display_name)
+        t = self.threads.member_thread(caller, tid)
+        return Change("typing", t, caller.user_id, self.clock(), t.member_ids(), sender_display_name=name)
 
     # ------------------------------------------------------------------ read receipts
     def send_receipt(self, caller: Caller, tid: str, mid: object) -> None:
