@@ -96,6 +96,7 @@ def test_thread_and_message_lifecycle(target: Target) -> None:
     shown = ok(target.chat("thread", "show", "-t", tid, token=token))
     assert shown["topic"] == "Release planning (v2)" and shown["id"] == tid and shown["deletedOn"] is None
     assert shown["createdBy"]["rawId"] == user
+    assert shown["retentionPolicy"] == {"kind": "none"} and "metadata" not in shown
 
     listed = ok(target.chat("thread", "list", "--start-time", START, token=token))
     assert [t["id"] for t in listed] == [tid]
