@@ -55,6 +55,13 @@ def test_thread_metadata_and_retention_round_trip(target: Target) -> None:
     messages = ok(target.chat("message", "list", "-t", tid, token=token))
     assert [m["type"] for m in messages] == ["topicUpdated", "topicUpdated", "participantAdded"]
 
+    # each request is within 1 KB, the merged map would not be: the service refuses it, one line, exit 1
+    ok(target.chat("thread", "update", "-t", tid, "--metadata", "notes=" + "n" * 600, token=token))
+    over = target.chat("thread", "update", "-t", tid, "--metadata", "more=" + "m" * 600, token=token)
+    assert over.exit_code == 1 and len(over.error_lines) == 1 and "400" in over.error_lines[0], over
+    assert "api-version" not in over.error_lines[0]
+    assert set(ok(target.chat("thread", "show", "-t", tid, token=token))["metadata"]) == {"ticket", "status", "notes"}
+
     plain = ok(target.chat("thread", "create", "--topic", "No extras", token=token))["chatThread"]
     assert "metadata" not in plain and plain["retentionPolicy"] == NONE
 
@@ -64,6 +71,7 @@ def test_thread_metadata_and_retention_round_trip(target: Target) -> None:
     assert [body_of(r) for r in patches] == [
         {"metadata": {"status": "open", "queue": ""}, "retentionPolicy": days(90)},
         {"topic": "Case 42 (closed)", "retentionPolicy": NONE},
+        {"metadata": {"notes": "n" * 600}}, {"metadata": {"more": "m" * 600}},
     ]
     by_command = {(r.method, r.path.count("/")): query_of(r)["api-version"] for r in chat_requests}
     assert by_command[("POST", 2)] == by_command[("GET", 3)] == by_command[("PATCH", 3)] == "2025-03-15"
