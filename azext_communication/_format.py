@@ -194,7 +194,7 @@ def fit_columns(rows: list[dict[str, Any]], flexible: tuple[str, ...], width: in
         size = max(min(needs[key], share, most), MIN_FLEXIBLE_WIDTH, len(key) + HEADER_PADDING)
         for row in rows:
             row[key] = shorten(row.get(key), size)
-        room -= size
+        room -= min(size, needs[key])  # the width the column takes: what it needs when that is less
     return rows
 
 

@@ -174,6 +174,8 @@ def test_fit_columns_gives_unused_room_to_the_wider_column():
     assert rows[0]["A"] == "short"
     line = "  ".join([rows[0]["Fixed"], rows[0]["A"].ljust(len("A") + 2), rows[0]["B"]])
     assert len(rows[0]["B"]) == fmt.CONTENT_WIDTH and len(line) <= fmt.TABLE_WIDTH
+    wide = fmt.fit_columns([{"Fixed": "x" * 40, "A": "short", "B": "b" * 200}], ("A", "B"), most=200)[0]
+    assert len(wide["B"]) == fmt.TABLE_WIDTH - 40 - len("short") - 2 * fmt.COLUMN_GAP  # A's unused room too
     squeezed = fmt.fit_columns([{"Fixed": "x" * 70, "A": "a" * 100, "B": "b" * 100}], ("A", "B"))[0]
     assert len(squeezed["A"]) + len(squeezed["B"]) <= fmt.TABLE_WIDTH - 70 - 2 * fmt.COLUMN_GAP
     assert abs(len(squeezed["A"]) - len(squeezed["B"])) <= 1
