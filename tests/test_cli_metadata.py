@@ -186,3 +186,34 @@ def test_api_version_errors_are_told_apart_from_other_400s():
     assert refuses_api_version(None, "The HTTP resource ... does not support the API version '2025-03-15'.")
     assert not refuses_api_version("BadRequest", "deleteThreadAfterDays must be between 30 and 90.")
     assert not refuses_api_version("ValidationError", "maxPageSize must be greater than 0")
+
+
+# ------------------------------------------------------------------ the policy at work
+@pytest.mark.live
+def test_a_retention_policy_set_here_deletes_the_thread_and_none_keeps_it(tmp_path):
+    """With a 'day' of 0.05 s, 30 days pass in 1.5 s: the thread created with --retention-days 30 is gone
+    (exit 3), the one whose policy `thread update --retention-days none` removed is still there."""
+    import time
+
+    from cli_harness import chat_user
+    from emulator_process import running_emulator
+
+    with running_emulator("--retention-day-seconds", "0.05",
+                          env={"AZURE_COMMUNICATION_EMULATOR_HOME": str(tmp_path / "home")}) as emu:
+        env, _ = chat_user(emu)
+
+        def az(*args: str) -> CliResult:
+            return run("communication", "chat", *args, env=env)
+
+        doomed, kept = (az("thread", "create", "--topic", t, "--retention-days", "30").result["chatThread"]["id"]
+                        for t in ("doomed", "kept"))
+        kept_due = time.monotonic() + 30 * 0.05  # its policy would have fired by then
+        assert az("thread", "update", "-t", kept, "--retention-days", "none").exit_code == 0
+        deadline = time.monotonic() + 30
+        while (shown := az("thread", "show", "-t", doomed)).exit_code == 0 and time.monotonic() < deadline:
+            assert shown.result["retentionPolicy"] == {"kind": "threadCreationDate", "deleteThreadAfterDays": 30}
+            time.sleep(0.2)
+        assert shown.exit_code == 3 and doomed in shown.error_lines[0], shown
+        time.sleep(max(0.0, kept_due + 0.5 - time.monotonic()))
+        still = az("thread", "show", "-t", kept)
+        assert still.exit_code == 0 and still.result["retentionPolicy"] == {"kind": "none"}, still
