@@ -11,6 +11,7 @@ The client is built by `_client_factory.cf_chat_2025`; the shapes returned here 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -30,6 +31,7 @@ def retention_policy(days: int | str | None) -> dict[str, Any] | None:
     return {"kind": "threadCreationDate", "deleteThreadAfterDays": int(days)}
 
 
+@functools.cache
 def _sending_extras(model: type) -> type:
     """A subclass of a generated request model that also sends its `additional_properties` (the base class,
     shared with every other command, stays as it is)."""
