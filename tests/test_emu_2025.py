@@ -232,3 +232,25 @@ def test_thread_updates_are_limited_to_5_per_10_seconds_per_thread_under_throttl
     assert status == 429 and int(hdrs["retry-after"]) >= 1 and body["error"]["code"] == "TooManyRequests"
     assert get_thread(client, token, tid)["retentionPolicy"] == NONE
     assert patch(client, token, other, {"metadata": {"n": "x"}})[0] == 204  # per thread
+
+
+ODD = [None, True, 0, -1, 2**40, 30.0, "", "30", [], [1], {}, {"": ""}, {"a": {"b": "c"}}, {"a": ["b"]},
+       {"kind": None}, {"kind": ["none"]}, {"kind": "threadCreationDate", "deleteThreadAfterDays": True},
+       {"kind": "threadCreationDate", "deleteThreadAfterDays": 2**63}, {"k\u0000": "v\u2028"}, "\U0001f600" * 300]
+
+
+@pytest.mark.parametrize("value", ODD, ids=lambda v: repr(v)[:30])
+def test_odd_metadata_and_policies_are_2xx_or_400_never_500(world, value: object) -> None:
+    client, _, token, bob, _ = world
+    for key in ("metadata", "retentionPolicy"):
+        status, out = create(client, token, {"topic": "t", key: value})
+        assert status in (201, 400), out
+        tid = create(client, token, {"topic": "t"})[1]["chatThread"]["id"]
+        status, out = patch(client, token, tid, {key: value})
+        assert status in (204, 400), out
+        body = get_thread(client, token, tid)
+        assert body["retentionPolicy"] == NONE  # none of the odd values is a threadCreationDate policy
+        assert all(isinstance(k, str) and k and isinstance(v, str) for k, v in body.get("metadata", {}).items())
+    parts = {"participants": [{"communicationIdentifier": cim(bob), "metadata": value}]}
+    status, _, out = client.bearer("POST", tpath(tid, f"/participants/:add?{V25}"), token, parts)
+    assert status in (201, 400), out

@@ -163,3 +163,32 @@ def test_a_data_folder_of_a_newer_schema_is_refused_in_one_line(trust: Path, mon
     assert c.execute("SELECT value FROM meta WHERE name = 'schema'").fetchone() == ("99",)  # left as it was
     assert c.execute("SELECT COUNT(*) FROM records").fetchone()[0] == len(json.loads(FIXTURE.read_text())["records"])
     c.close()
+
+
+def test_metadata_and_policy_survive_a_restart_with_a_data_folder(trust: Path, monkeypatch) -> None:
+    folder = trust / "data"
+    emu = started(folder, monkeypatch)
+    try:
+        ids = CommunicationIdentityClient.from_connection_string(emu.connection_string)
+        alice, token = ids.create_user_and_token(["chat"])
+        bob = ids.create_user()
+        client = generated(emu, token.token)
+        tid = client.chat.create_chat_thread(body({
+            "topic": "t", "metadata": {"a": "1", "b": "2"}, "retentionPolicy": POLICY,
+            "participants": [{"communicationIdentifier": cim(bob.raw_id), "metadata": {"role": "agent"}}]}
+        )).chat_thread.id
+        client.chat_thread.update_chat_thread_properties(tid, body({"metadata": {"b": None, "c": "3"}}),
+                                                         content_type="application/merge-patch+json")
+        before = client.chat_thread.get_chat_thread_properties(tid).additional_properties
+    finally:
+        emu.stop()
+    assert before == {"metadata": {"a": "1", "c": "3"}, "retentionPolicy": POLICY}
+    emu = started(folder, monkeypatch)
+    try:
+        client = generated(emu, token.token)
+        assert client.chat_thread.get_chat_thread_properties(tid).additional_properties == before
+        members = {p.communication_identifier.raw_id: p.additional_properties
+                   for p in client.chat_thread.list_chat_participants(tid)}
+        assert members == {alice.raw_id: {}, bob.raw_id: {"metadata": {"role": "agent"}}}
+    finally:
+        emu.stop()
