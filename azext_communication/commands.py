@@ -7,7 +7,7 @@ from typing import Any
 CHAT = "communication chat"
 IDENTITY_GROUPS = ("communication identity", "communication user-identity")
 
-# Commands whose client is a ChatClient (thread create/list/delete) or a ChatThreadClient (everything else).
+# Chat commands that get --endpoint and --access-token; the second list also gets --thread/-t (see _params.py).
 CHAT_CLIENT_COMMANDS = (f"{CHAT} thread create", f"{CHAT} thread list", f"{CHAT} thread delete")
 THREAD_CLIENT_COMMANDS = (
     f"{CHAT} thread show", f"{CHAT} thread update", f"{CHAT} thread update-topic",
