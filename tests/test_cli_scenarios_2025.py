@@ -40,8 +40,8 @@ def test_thread_metadata_and_retention_round_trip(target: Target) -> None:
     assert shown["topic"] == "Support case 42"
 
     table = target.chat("thread", "show", "-t", tid, "-o", "table", token=token)
-    assert table_header(ok(table) and table) == ["Topic", "CreatedOn", "CreatedBy", "Metadata", "Retention"]
-    assert "ticket=42, status=open" in table.stdout and "90 days" in table.stdout
+    assert table_header(ok(table) and table) == ["Id", "Topic", "Metadata", "Retention"]  # a whole id, made room for
+    assert tid in table.stdout and "ticket=42, status=open" in table.stdout and "90 days" in table.stdout
     assert max(len(line) for line in table.stdout.splitlines()) <= 120, table.stdout
 
     ok(target.chat("thread", "update", "-t", tid, "--retention-days", "none", "--topic", "Case 42 (closed)",
