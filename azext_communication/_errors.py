@@ -207,6 +207,16 @@ def _names_the_subject(message: str, ctx: dict[str, Any]) -> bool:
     return not says_why(message, 404) or any(i in message for i in ids)
 
 
+_API_VERSION_CODES = frozenset({"unsupportedapiversion", "invalidapiversion", "apiversionunspecified"})
+_API_VERSION_TEXT = re.compile(r"(?i)api[- ]?version")
+
+
+def refuses_api_version(code: str | None, message: str | None) -> bool:
+    """Whether a 400 says the request's api-version is unknown to the endpoint (the codes of ASP.NET API
+    versioning, which the service and the emulator use, or a message about the api-version)."""
+    return str(code or "").lower() in _API_VERSION_CODES or bool(_API_VERSION_TEXT.search(message or ""))
+
+
 def _http_error(ex: Any, ctx: dict[str, Any]) -> AzCLIError:
     status = getattr(ex, "status_code", None)
     code, message = _service_error(ex)
@@ -236,6 +246,11 @@ def _http_error(ex: Any, ctx: dict[str, Any]) -> AzCLIError:
     if status == 404:
         extra = "" if _names_the_subject(message, ctx) else f": {_reason(message)}"
         return ResourceNotFoundError(f"{_what_was_not_found(ctx)} was not found ({status_text}{extra}).")
+    if status == 400 and ctx.get("api_version") and refuses_api_version(code, message):
+        return BadRequestError(
+            f"This command needs chat api-version {ctx['api_version']}, and {ctx.get('endpoint') or 'the endpoint'} "
+            f"refused it ({detail})."
+        )
     if status == 400:
         return BadRequestError(f"The service refused the request ({detail}).")
     if status == 413:

@@ -232,6 +232,53 @@ def fit(rows: list[dict[str, Any]], flexible: str, width: int | None = None, mos
     return rows
 
 
+def fit_columns(rows: list[dict[str, Any]], flexible: tuple[str, ...], width: int | None = None,
+                most: int = CONTENT_WIDTH, optional: tuple[str, ...] = (),
+                least: int = MIN_FLEXIBLE_WIDTH) -> list[dict[str, Any]]:
+    """`fit` for several flexible columns, sharing the room the others leave (what one needs less than its share
+    goes to the others); while they would get less than `least` each (or what they need), the `optional` columns
+    (flexible ones too, but not the last) are left out, in that order."""
+    if not rows:
+        return rows
+    width, keys = table_width() if width is None else width, list(rows[0])
+    needs = {key: max([len(key) + HEADER_PADDING] + [len(shorten(row.get(key), sys.maxsize)) for row in rows])
+             for key in flexible}
+
+    def room(columns: list[str]) -> int:
+        used = sum(_column_width(rows, key) for key in columns if key not in flexible)
+        return width - used - COLUMN_GAP * (len(columns) - 1)
+
+    for key in optional:
+        flex = [k for k in flexible if k in keys]
+        if room(keys) >= sum(min(needs[k], max(least, MIN_FLEXIBLE_WIDTH)) for k in flex):
+            break
+        if key in keys and (key not in flexible or len(flex) > 1):
+            keys.remove(key)
+    rows = [{key: row.get(key) for key in keys} for row in rows] if len(keys) < len(rows[0]) else rows
+    space, flex = room(keys), sorted((k for k in flexible if k in keys), key=lambda k: needs[k])
+    for n, key in enumerate(flex):
+        size = max(min(needs[key], space // (len(flex) - n), most), MIN_FLEXIBLE_WIDTH, len(key) + HEADER_PADDING)
+        for row in rows:
+            row[key] = shorten(row.get(key), size)
+        space -= min(size, needs[key])  # the width the column takes: what it needs when that is less
+    return rows
+
+
+def metadata_text(metadata: Any) -> str:
+    """Metadata as `k=v, k=v` (not shortened); '' when there is none."""
+    return ", ".join(f"{k}={v}" for k, v in metadata.items()) if isinstance(metadata, dict) else ""
+
+
+def retention_text(policy: Any) -> str:
+    """A retention policy in words: '30 days' (after the thread's creation) or 'none'."""
+    if not isinstance(policy, dict) or policy.get("kind") in (None, "none"):
+        return "none"
+    if policy.get("kind") == "threadCreationDate":
+        return f"{policy.get('deleteThreadAfterDays')} days"
+    return str(policy.get("kind"))
+
+
+THREAD_SHOW_LEAST = 20  # columns wanted for each of Topic and Metadata before optional columns are left out
 MESSAGE_OPTIONAL = ("Seq", "Type")  # left out, in this order, when a narrow terminal leaves no room for Content
 
 
@@ -274,12 +321,16 @@ def transform_thread_create(result: dict[str, Any]) -> dict[str, Any]:
 
 
 def transform_thread_show(result: dict[str, Any]) -> dict[str, Any]:
-    """Id, Topic, CreatedOn, CreatedBy (short id); Deleted only for a deleted thread (-o json has the time)."""
+    """Id, Topic, CreatedOn, CreatedBy (short id), Metadata (k=v), Retention ('30 days', 'none'); Deleted only
+    for a deleted thread (-o json has the time). A thread id takes up to 63 columns: to leave topic and metadata
+    20 columns each, CreatedBy and CreatedOn are left out first, then Deleted, Retention and Metadata."""
     row = {"Id": result.get("id"), "Topic": result.get("topic"), "CreatedOn": display_time(result.get("createdOn")),
-           "CreatedBy": short_id(result.get("createdBy"))}
+           "CreatedBy": short_id(result.get("createdBy")), "Metadata": metadata_text(result.get("metadata")),
+           "Retention": retention_text(result.get("retentionPolicy"))}
     if result.get("deletedOn"):
         row["Deleted"] = "yes"
-    return fit([row], "Topic", optional=("CreatedBy", "CreatedOn", "Deleted"))[0]
+    return fit_columns([row], ("Topic", "Metadata"), least=THREAD_SHOW_LEAST,
+                       optional=("CreatedBy", "CreatedOn", "Deleted", "Retention", "Metadata"))[0]
 
 
 def transform_thread_list(result: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -291,9 +342,10 @@ def transform_thread_list(result: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def transform_participant_list(result: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """User (short id), DisplayName, ShareHistoryTime ('all' for the whole history)."""
-    return fit([{"User": short_id(p.get("identifier")), "DisplayName": p.get("displayName") or "",
-                 "ShareHistoryTime": share_time(p.get("shareHistoryTime"))} for p in result], "DisplayName")
+    """User (short id), DisplayName, ShareHistoryTime ('all' for the whole history), Metadata (k=v)."""
+    return fit_columns([{"User": short_id(p.get("identifier")), "DisplayName": p.get("displayName") or "",
+                         "ShareHistoryTime": share_time(p.get("shareHistoryTime")),
+                         "Metadata": metadata_text(p.get("metadata"))} for p in result], ("DisplayName", "Metadata"))
 
 
 def transform_receipt_list(result: list[dict[str, Any]]) -> list[dict[str, Any]]:

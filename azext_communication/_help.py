@@ -16,6 +16,10 @@ SECRET_NOTE = (
     "Prefer the variables (or --option @file) for tokens and connection strings: a value typed on the command line "
     "is visible in the process list, the shell history and `--debug` output."
 )
+API_2025_NOTE = (
+    "Speaks chat api-version 2025-03-15 (thread and participant metadata, retention policy); an endpoint that "
+    "refuses that version makes the command fail with one line saying so (exit code 1)."
+)
 NETWORK_NOTE = (
     "Throttling (429) and unavailability (5xx) are retried with back-off, honouring Retry-After. "
     "AZURE_COMMUNICATION_TIMEOUT (seconds; or `az config` [communication] timeout) bounds the wait for a "
@@ -38,7 +42,7 @@ long-summary: >
 
 helps["communication chat thread"] = """
 type: group
-short-summary: Create, list, show, rename and delete chat threads.
+short-summary: Create, list, show, update and delete chat threads.
 """
 
 helps["communication chat thread create"] = f"""
@@ -47,6 +51,8 @@ short-summary: Create a chat thread; the caller becomes its first participant.
 long-summary: >
     Users given with --participant/--user are added at creation. If the service refuses any of them, the
     thread still exists but the command fails, naming each refused user with the service's code and message.
+    --metadata sets the thread's metadata (at most 1 KB), --retention-days deletes the thread that many days
+    (30 to 90) after its creation. {API_2025_NOTE}
 examples:
   - name: Create a thread.
     text: az communication chat thread create --topic "Release planning"
@@ -54,6 +60,8 @@ examples:
     text: az communication chat thread create --topic "Release planning" --participant {USER} {USER2} --idempotency-token 0f8fad5b-d9cb-469f-a165-70867728950e
   - name: Create a thread and keep its id.
     text: az communication chat thread create --topic "Release planning" --query chatThread.id -o tsv
+  - name: Create a thread with metadata that is deleted 30 days after its creation.
+    text: az communication chat thread create --topic "Support case 42" --metadata ticket=42 queue=billing --retention-days 30
 """
 
 helps["communication chat thread list"] = """
@@ -68,10 +76,32 @@ examples:
 
 helps["communication chat thread show"] = f"""
 type: command
-short-summary: Show the properties of a chat thread.
+short-summary: Show the properties of a chat thread, its metadata and its retention policy.
+long-summary: >
+    The JSON has metadata only when the thread has some, and always a retentionPolicy ({{"kind": "none"}} when
+    the thread is kept until deleted). {API_2025_NOTE}
 examples:
   - name: Show a thread.
     text: az communication chat thread show -t {THREAD}
+  - name: Show one metadata value.
+    text: az communication chat thread show -t {THREAD} --query metadata.ticket -o tsv
+"""
+
+helps["communication chat thread update"] = f"""
+type: command
+short-summary: Change the topic, the metadata or the retention policy of a chat thread.
+long-summary: >
+    Give at least one of --topic, --metadata, --retention-days. Metadata is merged key by key: keys not named
+    keep their values, key= (an empty value) removes the key. --retention-days N deletes the thread N days (30 to
+    90) after its creation, not after this update; none removes the policy. A new topic adds a topicUpdated
+    message, metadata and retention changes add none. {API_2025_NOTE}
+examples:
+  - name: Set one metadata key and remove another.
+    text: az communication chat thread update -t {THREAD} --metadata status=resolved queue=
+  - name: Delete the thread 90 days after its creation.
+    text: az communication chat thread update -t {THREAD} --retention-days 90
+  - name: Keep the thread until it is deleted, and rename it.
+    text: az communication chat thread update -t {THREAD} --retention-days none --topic "Release planning (archive)"
 """
 
 helps["communication chat thread update-topic"] = f"""
@@ -103,15 +133,20 @@ type: command
 short-summary: Add one or more users to a chat thread.
 long-summary: >
     Prints [] when every user was added. If the service refuses any user, the command fails and names each
-    refused user with the service's code and message.
+    refused user with the service's code and message. --metadata is given to each added user (at most 1 KB);
+    there is no command to change it afterwards. {API_2025_NOTE}
 examples:
   - name: Add two users who see the history since the start of 2024 (UTC).
     text: az communication chat participant add -t {THREAD} --user {USER} {USER2} --display-name "Guest" --start-time 2024-01-01T00:00:00Z
+  - name: Add a user with participant metadata.
+    text: az communication chat participant add -t {THREAD} --user {USER} --metadata role=agent tier=2
 """
 
 helps["communication chat participant list"] = f"""
 type: command
 short-summary: List the participants of a chat thread.
+long-summary: >
+    Each participant has metadata in the JSON when it has some. {API_2025_NOTE}
 examples:
   - name: List participants as a table.
     text: az communication chat participant list -t {THREAD} -o table

@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import json
-import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from azure.cli.core.azclierror import AzureResponseError, UnclassifiedUserFault
+from azure.cli.core.azclierror import UnclassifiedUserFault
 
-from ._output import plain_text_output
 from ._validators import page_size
 
 
@@ -35,15 +32,6 @@ def _user(raw_id: str) -> Any:
     return CommunicationUserIdentifier(raw_id)
 
 
-def _refused(errors: list[Any] | None) -> list[str]:
-    """'<raw id> (<code>: <message>)' for each participant the service refused."""
-    refused = []
-    for participant, error in errors or []:
-        raw_id = getattr(getattr(participant, "identifier", None), "raw_id", None) or getattr(error, "target", "?")
-        refused.append(f"{raw_id} ({getattr(error, 'code', '?')}: {getattr(error, 'message', '')})")
-    return refused
-
-
 def _iso(value: Any) -> Any:
     """ISO 8601 for an `expires_on` the identity SDK returns as a datetime or as the service's string."""
     if isinstance(value, datetime):
@@ -57,53 +45,9 @@ def _iso(value: Any) -> Any:
 
 
 # ---------------------------------------------------------------------------------------------- chat threads
-def create_thread(cmd: Any, client: Any, topic: str, participants: list[str] | None = None,
-                  idempotency_token: str | None = None) -> Any:
-    """Create a thread; the creator is added by the service, others may be added at creation.
-
-    Without --idempotency-token one is made here rather than by the SDK (which would make the same kind of
-    random id): when the answer is lost, the error message can name it, and repeating the command with it returns
-    the thread the first attempt may have created instead of a second one.
-    """
-    from azure.communication.chat import ChatParticipant
-
-    from ._errors import update_error_context
-
-    idempotency_token = idempotency_token or str(uuid.uuid4())
-    update_error_context(idempotency_token=idempotency_token)
-    members = [ChatParticipant(identifier=_user(u)) for u in participants] if participants else None
-    result = client.create_chat_thread(topic, thread_participants=members, idempotency_token=idempotency_token)
-    refused = _refused(result.errors)
-    if refused:
-        raise AzureResponseError(
-            f"Chat thread '{result.chat_thread.id}' was created, but the service refused these participants: "
-            + "; ".join(refused)
-        )
-    if plain_text_output(cmd) == "tsv":
-        return result.chat_thread.id  # THREAD=$(az communication chat thread create --topic x -o tsv)
-    return {"chatThread": result.chat_thread, "errors": []}
-
-
 def list_threads(client: Any, start_time: datetime | None = None, max_items: int | None = None) -> list[Any]:
     """Threads the caller is or was a participant of."""
     return _take(client.list_chat_threads(results_per_page=page_size(max_items), start_time=start_time), max_items)
-
-
-def show_thread(client: Any) -> dict[str, Any]:
-    """Thread properties; `deletedOn` is read from the response because SDK 1.3.0's model drops it."""
-    raw: dict[str, Any] = {}
-
-    def _capture(response: Any) -> None:
-        try:  # a PipelineResponse; its transport response has text(), not json()
-            body = json.loads(response.http_response.text())
-        except Exception:  # the body is optional here, the model below is authoritative
-            body = None
-        if isinstance(body, dict):
-            raw.update(body)
-
-    props = client.get_properties(raw_response_hook=_capture)
-    return {"id": props.id, "topic": props.topic, "createdOn": props.created_on, "createdBy": props.created_by,
-            "deletedOn": raw.get("deletedOn")}
 
 
 def update_topic(client: Any, topic: str) -> None:
@@ -117,35 +61,6 @@ def delete_thread(client: Any, thread_id: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- participants
-def add_participants(cmd: Any, client: Any, users: list[str], display_name: str | None = None,
-                     start_time: datetime | None = None) -> list[Any]:
-    """Add users; any user the service refuses makes the command fail, naming it (exit code 1).
-
-    JSON: `[]` (the public extension's shape: the list of refused users); tsv: the added ids, one a line;
-    table: the added participants."""
-    from azure.communication.chat import ChatParticipant
-
-    members = [ChatParticipant(identifier=_user(u), display_name=display_name, share_history_time=start_time)
-               for u in users]
-    refused = _refused(client.add_participants(members))
-    if refused:
-        raise AzureResponseError(
-            f"The service refused these participants for chat thread '{client.thread_id}': " + "; ".join(refused)
-        )
-    output = plain_text_output(cmd)
-    if output == "tsv":
-        return list(users)
-    if output == "table":  # participant-shaped, for the participant list table transformer
-        shared = start_time.isoformat() if start_time else "1970-01-01T00:00:00+00:00"
-        return [{"identifier": {"rawId": u}, "displayName": display_name, "shareHistoryTime": shared} for u in users]
-    return []
-
-
-def list_participants(client: Any, skip: int | None = None, max_items: int | None = None) -> list[Any]:
-    """Participants of the thread."""
-    return _take(client.list_participants(results_per_page=page_size(max_items), skip=skip), max_items)
-
-
 def remove_participant(client: Any, user: str) -> None:
     """Remove one user from the thread.
 

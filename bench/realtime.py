@@ -8,8 +8,9 @@ The bulk are lightweight clients in one asyncio process (the `websockets` librar
 frames the SDK's trouter client speaks: allocation, handshake, WebSocket, acks, push answers); the page is the
 chat SDK 1.6.0 browser build in Chromium (bench/realtime_page.mjs, needs `make browser-deps`). A sender posts
 `--messages` messages at `--rate`/s; the latency of each push is its arrival time minus the time the sender read
-the 201 (0 when the push came first). For sends/s the 8 load clients write into a thread of their own user and
-one connected client, so each send is pushed once.
+the 201 (0 when the push came first; the time from the request's first byte is reported beside it). For sends/s
+(R3) the 8 load clients write into a thread of their own user while the 200 clients stay connected elsewhere; R4
+(no budget) writes into a thread with one connected client, so each send is also pushed once.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import re
 import shutil
 import subprocess
 import sys
@@ -35,10 +37,11 @@ BUDGET_P99_MS = 100.0
 BUDGET_CLIENTS = 200
 BUDGET_RATIO = 0.8
 PAGE_DIR = ROOT / "tests" / "browser"
+PROCESSES = 2  # protocol client processes (one per core)
 
 
 # ------------------------------------------------------------------------------------------- the clients
-def _client_process(endpoint: str, ca_file: str, tokens: list[str], ready: multiprocessing.Queue,
+def _client_process(endpoint: str, ca_file: str, tokens: list[tuple[int, str]], ready: multiprocessing.Queue,
                     stop: multiprocessing.Event, out_file: str) -> None:
     """Allocation, handshake and socket per token, then answer like the SDK's client and record each
     chatMessageReceived push as (messageId, epoch seconds)."""
@@ -49,7 +52,7 @@ def _client_process(endpoint: str, ca_file: str, tokens: list[str], ready: multi
 
     conn = _connect(endpoint, ca_file)
     sids = []
-    for token in tokens:
+    for _, token in tokens:
         conn.request("POST", "/v4/a?epid=bench", body=b"", headers={"X-Skypetoken": token})
         alloc = json.loads(conn.getresponse().read())
         conn.request("GET", f"/socket.io/1/?ccid={alloc['ccid']}", headers={"X-Skypetoken": token})
@@ -58,6 +61,8 @@ def _client_process(endpoint: str, ca_file: str, tokens: list[str], ready: multi
     ctx = ssl.create_default_context(cafile=ca_file)
     host = endpoint.split("://", 1)[1]
     seen: list[tuple[int, str, float]] = []
+    frame_id = re.compile(r'3:::\{"id":(\d+),')  # the frame's own id comes first (regexes: cheaper than JSON)
+    message_id = re.compile(r'\\"messageId\\":\\"(\d+)\\"')
 
     async def session(index: int, sid: str, connected: asyncio.Event) -> None:
         async with connect(f"wss://{host}/socket.io/1/websocket/{sid}", ssl=ctx, origin="http://127.0.0.1:1",
@@ -66,11 +71,10 @@ def _client_process(endpoint: str, ca_file: str, tokens: list[str], ready: multi
             async for frame in ws:
                 if frame.startswith("3:::"):
                     now = time.time()
-                    push = json.loads(frame[4:])
-                    body = json.loads(push["body"])
-                    if body.get("eventId") == 200:
-                        seen.append((index, body["messageId"], now))
-                    await ws.send(f'3:::{{"status":200,"headers":{{}},"body":"","id":{push["id"]}}}')
+                    if '\\"eventId\\":200,' in frame:
+                        seen.append((index, message_id.search(frame).group(1), now))
+                    push_id = frame_id.match(frame).group(1)
+                    await ws.send(f'3:::{{"status":200,"headers":{{}},"body":"","id":{push_id}}}')
                 elif frame.startswith("5:::") and "trouter.connected" in frame:
                     connected.set()
                 elif frame == "2::":
@@ -80,7 +84,7 @@ def _client_process(endpoint: str, ca_file: str, tokens: list[str], ready: multi
         flags = [asyncio.Event() for _ in sids]
         tasks = []
         for i, sid in enumerate(sids):
-            tasks.append(asyncio.create_task(session(i, sid, flags[i])))
+            tasks.append(asyncio.create_task(session(tokens[i][0], sid, flags[i])))
             if i % 20 == 19:
                 await asyncio.sleep(0.05)
         await asyncio.wait_for(asyncio.gather(*(f.wait() for f in flags)), 60)
@@ -98,23 +102,32 @@ def _client_process(endpoint: str, ca_file: str, tokens: list[str], ready: multi
 
 
 class Clients:
-    """The client process, started and waited for until every socket is live."""
+    """The client processes (`PROCESSES`, the tokens split between them), waited for until every socket is live."""
 
     def __init__(self, emu: JsonServer, tokens: list[str], tag: str) -> None:
         ctx = multiprocessing.get_context("spawn")
-        self.out = WORK / f"realtime-clients-{tag}.json"
         self.ready, self.stop_flag = ctx.Queue(), ctx.Event()
-        self.proc = ctx.Process(target=_client_process, args=(emu.endpoint, _ca(emu), tokens, self.ready,
-                                                                self.stop_flag, str(self.out)), daemon=True)
-        self.proc.start()
-        self.connected = self.ready.get(timeout=120)
+        self.outs, self.procs = [], []
+        for i in range(PROCESSES):
+            out = WORK / f"realtime-clients-{tag}-{i}.json"
+            share = [(n, t) for n, t in enumerate(tokens) if n % PROCESSES == i]
+            self.procs.append(ctx.Process(target=_client_process, args=(emu.endpoint, _ca(emu), share, self.ready,
+                                                                        self.stop_flag, str(out)), daemon=True))
+            self.outs.append(out)
+        for proc in self.procs:
+            proc.start()
+        self.connected = sum(self.ready.get(timeout=120) for _ in self.procs)
 
     def stop(self) -> list[tuple[int, str, float]]:
         self.stop_flag.set()
-        self.proc.join(30)
-        if self.proc.is_alive():
-            self.proc.kill()
-        return [tuple(x) for x in json.loads(self.out.read_text())] if self.out.exists() else []
+        got: list[tuple[int, str, float]] = []
+        for proc, out in zip(self.procs, self.outs, strict=True):
+            proc.join(30)
+            if proc.is_alive():
+                proc.kill()
+            if out.exists():
+                got += [tuple(x) for x in json.loads(out.read_text())]
+        return got
 
 
 class Page:
@@ -216,11 +229,13 @@ def _latencies(sent: list[tuple[str, float, float]], got: list[tuple[int, str, f
 
 
 def _row(name: str, lat: dict, expected: int, extra_ok: bool) -> tuple[str, str, str, str, str, str]:
+    """The budget is on the time from the 201 (as stated); the time from the request's first byte is shown too."""
     req, a201 = lat["request"], lat["after201"]
-    p99 = percentile(req, 0.99) if req else float("inf")
-    return (name, f"{percentile(req, 0.5):.1f} / {p99:.1f} ms" if req else "none",
-            f"{len(req)} of {expected} pushes, {lat['missing']} missing, {lat['repeated']} repeated; after the 201: "
-            f"p99 {percentile(a201, 0.99) if a201 else 0:.1f} ms ({lat['early']} pushes came before the 201)", "",
+    p99 = percentile(a201, 99) if a201 else float("inf")
+    return (name, f"{percentile(a201, 50):.1f} / {p99:.1f} ms" if a201 else "none",
+            f"{len(req)} of {expected} pushes, {lat['missing']} missing, {lat['repeated']} repeated; "
+            f"{lat['early']} came before the 201; from the request's first byte p50 {percentile(req, 50):.1f} / "
+            f"p99 {percentile(req, 99):.1f} ms", "",
             f"p99 <= {BUDGET_P99_MS:.0f} ms", _verdict(p99 <= BUDGET_P99_MS and extra_ok and not lat["missing"]
                                                       and not lat["repeated"]))
 
@@ -252,13 +267,13 @@ def run(clients: int = BUDGET_CLIENTS, messages: int = 100, rate: float = 10.0, 
         bulk2.stop()
     finally:
         emu.stop()
-    rows = [_row(f"R1. send -> push, {bulk.connected} protocol clients in one thread (p50 / p99)",
+    rows = [_row(f"R1. send 201 -> push, {bulk.connected} protocol clients in one thread (p50 / p99)",
                  _latencies(sent, bulk_got, clients), len(sent) * clients, bulk.connected >= BUDGET_CLIENTS)]
     if page is not None:
-        rows.append(_row("R2. send -> chatMessageReceived in the Chromium page, same load (p50 / p99)",
+        rows.append(_row("R2. send 201 -> chatMessageReceived in the Chromium page, same load (p50 / p99)",
                          _latencies(sent, page_got, 1), len(sent), True))
     else:
-        rows.append(("R2. send -> chatMessageReceived in the Chromium page", "not run",
+        rows.append(("R2. send 201 -> chatMessageReceived in the Chromium page", "not run",
                      "needs node and `make browser-deps`", "", "", ""))
     on_r, off_r = LoadResult.combine(on), LoadResult.combine(off)
     ratio = on_r.per_second / off_r.per_second if off_r.per_second else 0.0

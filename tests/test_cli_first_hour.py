@@ -52,7 +52,7 @@ def test_participant_add_prints_the_added_users_in_tsv_and_table(env: dict[str, 
     table = run("communication", "chat", "participant", "add", "-t", thread, "--user", third, "--display-name",
                 "Carol", "-o", "table", env=env)
     lines = table.stdout.splitlines()
-    assert lines[0].split() == ["User", "DisplayName", "ShareHistoryTime"], table
+    assert lines[0].split() == ["User", "DisplayName", "ShareHistoryTime", "Metadata"], table
     assert "Carol" in lines[2] and lines[2].split()[-1] == "all" and third[-8:] in lines[2]
     fourth = _new_user(env)
     as_json = run("communication", "chat", "participant", "add", "-t", thread, "--user", fourth, env=env)

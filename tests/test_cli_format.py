@@ -16,6 +16,8 @@ ANN = {"rawId": ANN_ID, "properties": {"id": ANN_ID}}
 BOB = {"rawId": BOB_ID, "properties": {"id": BOB_ID}}
 THREAD_ID = "19:sFx1xp97R15AF37VayLvhZASGlizGby9UJjI_QKuoQQ1@thread.v2"
 MICROS = "2026-12-01T21:39:43.403000+00:00"
+BIG_METADATA = {f"key{i}": "v" * 40 for i in range(20)}  # about 1 KB
+DAYS_90 = {"kind": "threadCreationDate", "deleteThreadAfterDays": 90}
 
 
 def table(transformer, result) -> list[str]:
@@ -58,11 +60,13 @@ def worst_case_tables() -> dict:
         "thread list": (fmt.transform_thread_list, [{"id": THREAD_ID, "topic": long_topic,
                                                      "lastMessageReceivedOn": MICROS, "deletedOn": MICROS}]),
         "thread show": (fmt.transform_thread_show, {"id": THREAD_ID, "topic": long_topic, "createdOn": MICROS,
-                                                    "createdBy": BOB, "deletedOn": MICROS}),
+                                                    "createdBy": BOB, "deletedOn": MICROS,
+                                                    "metadata": BIG_METADATA, "retentionPolicy": DAYS_90}),
         "thread create": (fmt.transform_thread_create, {"chatThread": {"id": THREAD_ID, "topic": long_topic,
                                                                        "createdOn": MICROS, "createdBy": BOB},
                                                         "errors": []}),
-        "participant list": (fmt.transform_participant_list, [participant(BOB, "B" * 200), participant(ANN)]),
+        "participant list": (fmt.transform_participant_list, [{**participant(BOB, "B" * 200),
+                                                               "metadata": BIG_METADATA}, participant(ANN)]),
         "receipt list": (fmt.transform_receipt_list, [{"sender": BOB, "chatMessageId": "1796161182712",
                                                        "readOn": MICROS}]),
         "token issue": (fmt.transform_token, {"user_id": BOB_ID, "token": "eyJ" + "a" * 900, "expires_on": MICROS}),
@@ -213,7 +217,7 @@ def test_thread_participant_receipt_user_rows():
     assert "Deleted" not in fmt.transform_thread_show({"id": "19:x"})
     assert fmt.transform_thread_show({"id": "19:x", "deletedOn": MICROS})["Deleted"] == "yes"
     assert fmt.transform_participant_list([{"identifier": USER, "displayName": None}]) == [
-        {"User": "8:acs:r_u", "DisplayName": "", "ShareHistoryTime": ""}]
+        {"User": "8:acs:r_u", "DisplayName": "", "ShareHistoryTime": "", "Metadata": ""}]
     assert fmt.transform_receipt_list([{"sender": ANN, "chatMessageId": "1", "readOn": MICROS}]) == [
         {"Sender": "\u2026ecc96de7", "ChatMessageId": "1", "ReadOn": "2026-12-01T21:39:43Z"}]
     assert fmt.transform_user(USER) == {"RawId": "8:acs:r_u"}
@@ -228,20 +232,48 @@ def test_token_table_hides_the_token():
     assert list(fmt.transform_token({"token": token, "expires_on": "e"})) == ["ExpiresOn", "Token"]
 
 
-def test_thread_show_reads_deleted_on_from_the_raw_response():
-    """SDK 1.3.0's ChatThreadProperties drops deletedOn; the handler reads it from the response body."""
-    from types import SimpleNamespace
+def test_thread_show_and_participant_rows_carry_metadata_and_retention():
+    row = fmt.transform_thread_show({"id": "19:x@thread.v2", "topic": "Support", "createdBy": ANN,
+                                     "metadata": {"ticket": "42", "queue": "billing"}, "retentionPolicy": DAYS_90})
+    assert list(row) == ["Id", "Topic", "CreatedOn", "CreatedBy", "Metadata", "Retention"]
+    assert row["Metadata"] == "ticket=42, queue=billing" and row["Retention"] == "90 days"
+    bare = fmt.transform_thread_show({"id": THREAD_ID, "topic": "t", "retentionPolicy": {"kind": "none"}})
+    assert bare["Metadata"] == "" and bare["Retention"] == "none" and bare["Id"] == THREAD_ID
+    assert fmt.transform_thread_show({"id": THREAD_ID})["Retention"] == "none"
+    rows = fmt.transform_participant_list([{**participant(ANN, "Ann"), "metadata": {"role": "agent"}},
+                                           participant(BOB)])
+    assert [r["Metadata"] for r in rows] == ["role=agent", ""] and rows[0]["DisplayName"] == "Ann"
 
-    from azext_communication.custom import show_thread
 
-    class Transport:
-        def text(self) -> str:
-            return '{"id": "19:x", "topic": "t", "deletedOn": "2024-01-01T00:00:00Z"}'
+def test_a_whole_thread_id_leaves_topic_and_metadata_room_by_leaving_out_created_by_and_on():
+    """A real 2025 thread id has 63 characters; the id stays whole, CreatedBy and CreatedOn make room."""
+    real_id = "19:acsV1_" + "a" * 43 + "1@thread.v2"
+    long = fmt.transform_thread_show({"id": real_id, "topic": "t" * 300, "createdOn": MICROS, "createdBy": ANN,
+                                      "metadata": BIG_METADATA, "retentionPolicy": DAYS_90})
+    assert list(long) == ["Id", "Topic", "Metadata", "Retention"] and long["Id"] == real_id
+    assert long["Metadata"].startswith("key0=vvv") and long["Metadata"].endswith(fmt.ELLIPSIS)
+    assert long["Topic"].endswith(fmt.ELLIPSIS) and len(long["Topic"]) >= fmt.THREAD_SHOW_LEAST
+    short = fmt.transform_thread_show({"id": real_id, "topic": "T2", "createdOn": MICROS, "createdBy": ANN})
+    assert list(short) == ["Id", "Topic", "CreatedOn", "Metadata", "Retention"]  # a short topic leaves room
+    narrow = fmt.fit_columns([{"Id": real_id, "Topic": "t" * 50, "Metadata": "m" * 50}], ("Topic", "Metadata"),
+                             width=80, optional=("Metadata",), least=20)
+    assert list(narrow[0]) == ["Id", "Topic"]  # a flexible column can go too, never the last one
 
-    class Client:
-        def get_properties(self, raw_response_hook):
-            raw_response_hook(SimpleNamespace(http_response=Transport()))
-            return SimpleNamespace(id="19:x", topic="t", created_on="c", created_by="u")
 
-    shown = show_thread(Client())
-    assert shown["deletedOn"] == "2024-01-01T00:00:00Z" and shown["id"] == "19:x"
+def test_fit_columns_gives_unused_room_to_the_wider_column():
+    rows = fmt.fit_columns([{"Fixed": "x" * 40, "A": "short", "B": "b" * 200}], ("A", "B"))
+    assert rows[0]["A"] == "short"
+    line = "  ".join([rows[0]["Fixed"], rows[0]["A"].ljust(len("A") + 2), rows[0]["B"]])
+    assert len(rows[0]["B"]) == fmt.CONTENT_WIDTH and len(line) <= fmt.TABLE_WIDTH
+    wide = fmt.fit_columns([{"Fixed": "x" * 40, "A": "short", "B": "b" * 200}], ("A", "B"), most=200)[0]
+    assert len(wide["B"]) == fmt.TABLE_WIDTH - 40 - len("short") - 2 * fmt.COLUMN_GAP  # A's unused room too
+    squeezed = fmt.fit_columns([{"Fixed": "x" * 70, "A": "a" * 100, "B": "b" * 100}], ("A", "B"))[0]
+    assert len(squeezed["A"]) + len(squeezed["B"]) <= fmt.TABLE_WIDTH - 70 - 2 * fmt.COLUMN_GAP
+    assert abs(len(squeezed["A"]) - len(squeezed["B"])) <= 1
+
+
+def test_retention_and_metadata_texts():
+    assert fmt.retention_text({"kind": "threadCreationDate", "deleteThreadAfterDays": 30}) == "30 days"
+    assert fmt.retention_text({"kind": "none"}) == "none" and fmt.retention_text(None) == "none"
+    assert fmt.retention_text({"kind": "somethingNew"}) == "somethingNew"
+    assert fmt.metadata_text({"a": "1", "b": ""}) == "a=1, b=" and fmt.metadata_text(None) == ""

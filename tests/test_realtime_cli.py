@@ -64,3 +64,16 @@ def test_az_emulator_start_refuses_a_bad_origin_in_one_line(tmp_path) -> None:
     assert result.exit_code == 2, result
     lines = [line for line in result.stderr.splitlines() if line.strip() and "is in preview" not in line]
     assert len(lines) == 1 and lines[0].startswith("ERROR: --cors-origin: invalid origin 'ftp://x'"), result.stderr
+
+
+def test_az_emulator_start_hands_the_origins_to_the_emulator(monkeypatch: pytest.MonkeyPatch) -> None:
+    from azext_communication import custom_emulator
+    from azext_communication.emulator import cli
+
+    seen: dict = {}
+    monkeypatch.setattr(cli, "run_emulator", lambda **kwargs: seen.update(kwargs) or 0)
+    custom_emulator.start_emulator(port=0, cors_origins=["http://localhost:3000", "https://app.test:*"])
+    assert seen["cors_origins"] == ["http://localhost:3000", "https://app.test:*"]
+    seen.clear()
+    custom_emulator.start_emulator(port=0)
+    assert "cors_origins" not in seen  # the emulator's default applies
