@@ -192,12 +192,12 @@ class ChatModel:
     def send_typing(self, caller: Caller, tid: str, sender_display_name: object = None) -> None:
         """Typing notifications are stateless; only the access rules apply."""
         with self.lock:
-            self._messages.typing(caller, tid, sender_display_name)
+            self._publish(self._messages.typing(caller, tid, sender_display_name))
 
     def send_read_receipt(self, caller: Caller, tid: str, mid: object) -> None:
         """Remember the caller's latest receipt (ignored in threads with more than 20 participants)."""
         with self.lock:
-            self._messages.send_receipt(caller, tid, mid)
+            self._publish(self._messages.send_receipt(caller, tid, mid))
 
     def list_read_receipts(self, caller: Caller, tid: str, max_page_size: int, skip: int,
                            cursor: dict | None = None) -> Page:

@@ -170,6 +170,8 @@ class Change:
     participants after the write (before it for `thread.deleted` and `participant.removed`, so the removed user
     is included); `participants` are the members added or removed; `message` is the message written (for
     `thread.topicUpdated`, the topicUpdated system message). `at_ms` is the model time of the write.
+    `typing` and `receipt` change nothing an event reports but are published too, for outlets that push them
+    (real-time notifications); the `message` of a receipt is the message read.
     """
 
     kind: str
@@ -179,7 +181,8 @@ class Change:
     members: tuple[str, ...] = ()
     participants: tuple[Member, ...] = ()
     message: Message | None = None
+    display_name: str | None = None  # the sender display name of a typing notification
 
 
 CHANGE_KINDS = ("thread.created", "thread.topicUpdated", "thread.deleted", "participants.added",
-                "participant.removed", "message.sent", "message.edited", "message.deleted")
+                "participant.removed", "message.sent", "message.edited", "message.deleted", "typing", "receipt")

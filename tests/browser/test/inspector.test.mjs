@@ -1,0 +1,109 @@
+// The emulator's web page in Chromium: what the SDKs do shows up, what the page does reaches the SDKs, and the page's
+// API refuses a wrong key and a foreign Host header.
+import assert from 'node:assert/strict';
+import { request } from 'node:https';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { launch, trustingHome } from '../lib/chromium.mjs';
+import { startEmulator } from '../lib/emulator.mjs';
+import { sdk } from '../lib/sdk.mjs';
+
+let emu;
+let chromium;
+let client;
+
+before(async () => {
+  emu = await startEmulator();
+  client = sdk(emu);
+  chromium = await launch({ home: trustingHome(join(emu.home, 'ca.pem')) });
+});
+after(async () => {
+  await chromium?.close();
+  await emu?.stop();
+});
+
+async function openPage(url = emu.inspectorUrl) {
+  const page = await chromium.browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const errors = [];
+  page.on('pageerror', (err) => errors.push(err.message));
+  page.on('console', (msg) => { if (msg.type() === 'error') errors.push(msg.text()); });
+  await page.goto(url);
+  return { page, errors };
+}
+
+test('the URL the emulator prints carries a key in its fragment', () => {
+  assert.match(emu.inspectorUrl, new RegExp(`^${emu.endpoint}/_emulator/#key=[A-Za-z0-9_-]{40,}$`));
+});
+
+test('a thread created with the JavaScript SDK appears on the page, and the next one without a reload', async () => {
+  const ana = await client.call({ op: 'user' });
+  await client.call({ op: 'thread', token: ana.token, topic: 'Launch plan', participants: [{ rawId: ana.rawId, displayName: 'Ana' }] });
+  const { page, errors } = await openPage();
+  try {
+    await page.getByRole('link', { name: 'Launch plan' }).waitFor({ timeout: 5000 });
+    assert.equal(new URL(page.url()).hash, '#/threads', 'the key left the address bar');
+    const started = Date.now();
+    await client.call({ op: 'thread', token: ana.token, topic: 'Second thread' });
+    await page.getByRole('link', { name: 'Second thread' }).waitFor({ timeout: 5000 });
+    assert.ok(Date.now() - started < 5000);
+    assert.deepEqual(errors, []);
+  } finally {
+    await page.close();
+  }
+});
+
+test('a message sent from the page reaches the SDK', async () => {
+  const bo = await client.call({ op: 'user' });
+  const { threadId } = await client.call({ op: 'thread', token: bo.token, topic: 'Poke the bot',
+    participants: [{ rawId: bo.rawId, displayName: 'Bo' }] });
+  await client.call({ op: 'send', token: bo.token, threadId, content: 'hello from the SDK', displayName: 'Bo' });
+  const { page, errors } = await openPage();
+  try {
+    await page.getByRole('link', { name: 'Poke the bot' }).click();
+    await page.getByText('hello from the SDK').waitFor({ timeout: 5000 });
+    await page.getByLabel('Chat as', { exact: true }).selectOption(bo.rawId);
+    await page.getByLabel('Message', { exact: true }).fill('hello from the page');
+    await page.getByRole('button', { name: 'Send', exact: true }).click();
+    await page.locator('.msg.mine', { hasText: 'hello from the page' }).waitFor({ timeout: 5000 });
+    const { messages } = await client.call({ op: 'messages', token: bo.token, threadId });
+    const fromPage = messages.find((m) => m.content === 'hello from the page');
+    assert.ok(fromPage, JSON.stringify(messages));
+    assert.equal(fromPage.sender, bo.rawId);
+    // and one sent with the SDK now shows up live
+    await client.call({ op: 'send', token: bo.token, threadId, content: 'live from the SDK', displayName: 'Bo' });
+    await page.getByText('live from the SDK').waitFor({ timeout: 3000 });
+    assert.deepEqual(errors, []);
+  } finally {
+    await page.close();
+  }
+});
+
+test('a wrong key gets the key form, not the data', async () => {
+  const { page } = await openPage(`${emu.endpoint}/_emulator/#key=not-the-key`);
+  try {
+    await page.getByRole('heading', { name: 'Key needed' }).waitFor({ timeout: 5000 });
+    assert.equal(await page.getByRole('link', { name: 'Launch plan' }).count(), 0);
+    const status = await page.evaluate(async () => (await fetch('api/threads', { headers: { 'X-Emulator-Key': 'wrong' } })).status);
+    assert.equal(status, 401);
+    const key = new URL(emu.inspectorUrl).hash.slice('#key='.length);
+    await page.getByLabel('Key', { exact: true }).fill(key);
+    await page.getByRole('button', { name: 'Open' }).click();
+    await page.getByRole('link', { name: 'Launch plan' }).waitFor({ timeout: 5000 });
+  } finally {
+    await page.close();
+  }
+});
+
+test('a request whose Host header is not the emulator is refused (DNS rebinding)', async () => {
+  const ca = readFileSync(join(emu.home, 'ca.pem'));
+  const key = new URL(emu.inspectorUrl).hash.slice('#key='.length);
+  const status = (host) => new Promise((ok, fail) => {
+    const req = request({ host: '127.0.0.1', port: emu.port, path: '/_emulator/api/threads', ca, servername: '127.0.0.1',
+      headers: { Host: host, 'X-Emulator-Key': key } }, (res) => { res.resume(); ok(res.statusCode); });
+    req.on('error', fail);
+    req.end();
+  });
+  assert.equal(await status(`attacker.example:${emu.port}`), 403);
+  assert.equal(await status(`localhost:${emu.port}`), 200);
+});
