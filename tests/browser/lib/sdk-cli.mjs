@@ -23,6 +23,18 @@ async function run() {
     const sent = await thread.sendMessage({ content: req.content }, { senderDisplayName: req.displayName });
     return { id: sent.id };
   }
+  if (req.op === 'edit') {
+    await thread.updateMessage(req.messageId, { content: req.content });
+    return {};
+  }
+  if (req.op === 'read') {
+    await thread.sendReadReceipt({ chatMessageId: req.messageId });
+    return {};
+  }
+  if (req.op === 'typing') {
+    await thread.sendTypingNotification({ senderDisplayName: req.displayName });
+    return {};
+  }
   if (req.op === 'messages') {
     const out = [];
     for await (const m of thread.listMessages()) {

@@ -107,3 +107,70 @@ test('a request whose Host header is not the emulator is refused (DNS rebinding)
   assert.equal(await status(`attacker.example:${emu.port}`), 403);
   assert.equal(await status(`localhost:${emu.port}`), 200);
 });
+
+/** Controls without a label or a name, and whether the page is wider than the window. */
+async function audit(page) {
+  return page.evaluate(() => ({
+    unlabelled: [...document.querySelectorAll('input, select, textarea')]
+      .filter((el) => !el.labels?.length && !el.getAttribute('aria-label') && el.offsetParent !== null)
+      .map((el) => el.outerHTML.slice(0, 80)),
+    nameless: [...document.querySelectorAll('button, a')].filter((el) => !(el.getAttribute('aria-label') || el.textContent.trim()))
+      .map((el) => el.outerHTML.slice(0, 80)),
+    clickableDivs: document.querySelectorAll('div[onclick], span[onclick], [role="button"]:not(button)').length,
+    overflow: document.documentElement.scrollWidth - window.innerWidth,
+  }));
+}
+
+test('usable with the keyboard alone: open Users, create a user, issue a token', async () => {
+  const { page, errors } = await openPage();
+  try {
+    await page.getByRole('link', { name: 'Threads' }).waitFor();
+    const focused = () => page.evaluate(() => document.activeElement?.textContent?.trim() || document.activeElement?.id);
+    await page.keyboard.press('Tab');
+    assert.equal(await focused(), 'Threads');
+    await page.keyboard.press('Tab');
+    assert.equal(await focused(), 'Users');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Users' }).waitFor();
+    for (let i = 0; i < 4; i += 1) await page.keyboard.press('Tab');
+    assert.equal(await focused(), 'Create user');
+    await page.keyboard.press('Enter');
+    await page.getByText(/^Created /).waitFor({ timeout: 5000 });
+    await page.keyboard.press('Tab');
+    assert.equal(await focused(), 'Issue token');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => document.activeElement?.id === 'token', null, { timeout: 5000 });
+    assert.match(await page.inputValue('#token'), /^[\w-]+\.[\w-]+\.[\w-]+$/);
+    await page.keyboard.press('Tab');
+    assert.equal(await focused(), 'Copy token');
+    assert.deepEqual(errors, []);
+  } finally {
+    await page.close();
+  }
+});
+
+test('every view has labelled controls, real buttons and fits 1280x800 and 390x844', async () => {
+  for (const viewport of [{ width: 1280, height: 800 }, { width: 390, height: 844 }]) {
+    const page = await chromium.browser.newPage({ viewport });
+    try {
+      await page.goto(emu.inspectorUrl);
+      await page.getByRole('link', { name: 'Launch plan' }).waitFor({ timeout: 5000 });
+      const views = [['threads', 'Threads'], ['users', 'Users'], ['events', 'Events'], ['faults', 'Faults'], ['requests', 'Requests']];
+      const found = {};
+      for (const [hash, title] of views) {
+        await page.evaluate((h) => { location.hash = `#/${h}`; }, hash);
+        await page.getByRole('heading', { name: title, exact: true }).waitFor();
+        found[hash] = await audit(page);
+      }
+      await page.getByRole('link', { name: 'Threads' }).click();
+      await page.getByRole('link', { name: 'Poke the bot' }).click();
+      await page.getByText('hello from the page').waitFor();
+      found.thread = await audit(page);
+      for (const [view, a] of Object.entries(found)) {
+        assert.deepEqual(a, { unlabelled: [], nameless: [], clickableDivs: 0, overflow: 0 }, `${view} at ${viewport.width}`);
+      }
+    } finally {
+      await page.close();
+    }
+  }
+});

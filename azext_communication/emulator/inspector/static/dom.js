@@ -45,6 +45,11 @@ export function countdown(untilMs, now = Date.now()) {
   return `in ${parts.join(' ')}`;
 }
 
+/** "Microsoft.Communication.ChatMessageReceived" -> "ChatMessageReceived" (the full name as a tooltip). */
+export function eventType(type) {
+  return h('span', { title: type }, String(type || '').replace(/^Microsoft\.Communication\./, ''));
+}
+
 export function shortId(raw) {
   if (!raw) return '';
   return raw.length > 20 ? `…${raw.slice(-12)}` : raw;
@@ -108,6 +113,12 @@ export function replace(container, ...children) {
 
 export function table(caption, head, rows, empty = 'Nothing yet.') {
   if (!rows.length) return h('p', { class: 'empty' }, empty);
+  for (const row of rows) {  // on a phone each row is a card: every cell says what it is
+    [...row.children].forEach((cell, i) => {
+      cell.dataset.label = head[i] || '';
+      cell.replaceChildren(h('div', { class: 'cell' }, ...cell.childNodes));
+    });
+  }
   return h('div', { class: 'scroll' }, h('table', {},
     h('caption', { class: 'sr-only' }, caption),
     h('thead', {}, h('tr', {}, head.map((c) => h('th', { scope: 'col' }, c)))),

@@ -1,7 +1,7 @@
 // Events: subscriptions with their counts, recent deliveries (status, attempt, latency), dead letters (reason,
 // redeliver).
 import { api, enc } from './api.js';
-import { attempt, h, replace, table, time } from './dom.js';
+import { attempt, eventType, h, replace, table, time } from './dom.js';
 
 export function mount(root) {
   const subs = h('div');
@@ -20,15 +20,15 @@ export function mount(root) {
     'No event subscriptions: add one with --event-webhook, --events-config or az communication emulator subscription create.'));
     replace(dead, table('Dead letters', ['When', 'Subscription', 'Event', 'Reason', 'Attempts', 'Last outcome', ''],
       data.deadLetters.map((d) => h('tr', { class: 'dead-letter' }, h('td', {}, time(d.at)), h('td', {}, d.subscription),
-        h('td', {}, d.eventType), h('td', {}, h('span', { class: 'badge bad reason' }, d.reason)),
+        h('td', {}, eventType(d.eventType)), h('td', {}, h('span', { class: 'badge bad reason' }, d.reason)),
         h('td', { class: 'num' }, d.attempts),
         h('td', {}, d.status ? `${d.status} ${d.outcome}` : d.outcome, d.excerpt ? h('div', { class: 'excerpt' }, d.excerpt) : ''),
         h('td', {}, d.redelivered ? 'sent again' : h('button', { type: 'button', class: 'small', 'data-focus': `re-${d.id}`,
-          'aria-label': `Redeliver ${d.eventType} to ${d.subscription}`,
+          'aria-label': `Redeliver ${d.eventType.replace(/^Microsoft\.Communication\./, '')} to ${d.subscription}`,
           onclick: () => attempt(() => api('POST', `events/deadletters/${enc(d.id)}/redeliver`)) }, 'Redeliver')))),
     'No dead letters.'));
     replace(attempts, table('Recent deliveries', ['When', 'Subscription', 'Event', 'Status', 'Attempt', 'Latency'],
-      data.attempts.map((a) => h('tr', {}, h('td', {}, time(a.at)), h('td', {}, a.subscription), h('td', {}, a.eventType),
+      data.attempts.map((a) => h('tr', {}, h('td', {}, time(a.at)), h('td', {}, a.subscription), h('td', {}, eventType(a.eventType)),
         h('td', {}, h('span', { class: `badge ${a.ok ? 'good' : 'bad'}` }, a.status ? `${a.status} ${a.outcome}` : a.outcome)),
         h('td', { class: 'num' }, a.attempt), h('td', { class: 'num' }, `${a.latencyMs} ms`))),
     'No deliveries yet.'));

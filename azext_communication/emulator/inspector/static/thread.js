@@ -72,12 +72,12 @@ export function mount(root, tid) {
     const buttons = [];
     if (!m.deletedOn && state.editing !== m.id) {
       if (mine) {
-        buttons.push(h('button', { type: 'button', class: 'small', 'data-focus': `edit-${m.id}`,
+        buttons.push(h('button', { type: 'button', class: 'small secondary', 'data-focus': `edit-${m.id}`,
           onclick: () => { state.editing = m.id; state.draft = m.content; render(); } }, 'Edit'));
-        buttons.push(h('button', { type: 'button', class: 'small', 'data-focus': `del-${m.id}`,
+        buttons.push(h('button', { type: 'button', class: 'small secondary', 'data-focus': `del-${m.id}`,
           onclick: () => act('delete', m.id) }, 'Delete'));
       }
-      buttons.push(h('button', { type: 'button', class: 'small', 'data-focus': `read-${m.id}`,
+      buttons.push(h('button', { type: 'button', class: 'small secondary', 'data-focus': `read-${m.id}`,
         onclick: () => act('read', m.id) }, 'Mark read'));
     }
     return h('li', { class: `msg${mine ? ' mine' : ''}${m.deletedOn ? ' deleted' : ''}`, 'data-id': m.id },
@@ -133,11 +133,11 @@ export function mount(root, tid) {
       metadata(m.metadata)))));
     const active = t.members.filter((m) => !m.removedOn);
     const chosen = asUser.value;
-    asUser.replaceChildren(...active.map((m) => h('option', { value: m.rawId }, m.displayName || m.rawId)));
+    asUser.replaceChildren(...active.map((m) => h('option', { value: m.rawId }, m.displayName || `user ${shortId(m.rawId)}`)));
     if (active.some((m) => m.rawId === chosen)) asUser.value = chosen;
     const outside = state.users.filter((u) => !u.deleted && !active.some((m) => m.rawId === u.rawId));
     const pick = addWho.value;
-    addWho.replaceChildren(...outside.map((u) => h('option', { value: u.rawId }, u.displayName || u.rawId)));
+    addWho.replaceChildren(...outside.map((u) => h('option', { value: u.rawId }, u.displayName || `user ${shortId(u.rawId)}`)));
     if (pick) addWho.value = pick;
     addForm.hidden = !outside.length || Boolean(t.deletedOn);
     composer.hidden = Boolean(t.deletedOn) || !active.length;

@@ -1,6 +1,6 @@
 // Threads: every thread of the emulator (deleted ones too), and a form to start one as any user.
 import { api } from './api.js';
-import { attempt, countdown, h, metadata, replace, table, time } from './dom.js';
+import { attempt, countdown, h, metadata, replace, shortId, table, time } from './dom.js';
 
 export function mount(root) {
   const list = h('div', { id: 'threads-list' });
@@ -29,19 +29,19 @@ export function mount(root) {
   function renderUsers() {
     const live = users.filter((u) => !u.deleted);
     const chosen = creator.value;
-    creator.replaceChildren(...live.map((u) => h('option', { value: u.rawId }, u.displayName || u.rawId)));
+    creator.replaceChildren(...live.map((u) => h('option', { value: u.rawId }, u.displayName || `user ${shortId(u.rawId)}`)));
     if (chosen) creator.value = chosen;
     const checked = new Set([...others.querySelectorAll('input:checked')].map((c) => c.value));
     others.replaceChildren(h('legend', {}, 'Other participants'), ...(live.length ? live.map((u, i) => h('label',
       { class: 'check' }, h('input', { type: 'checkbox', value: u.rawId, checked: checked.has(u.rawId), id: `p-${i}` }),
-      u.displayName || u.rawId)) : [h('p', { class: 'empty' }, 'Create users first (Users view).')]));
+      u.displayName || `user ${shortId(u.rawId)}`)) : [h('p', { class: 'empty' }, 'Create users first (Users view).')]));
   }
 
   function render() {
     replace(list, table('Threads', ['Topic', 'Participants', 'Messages', 'Last message', 'Metadata', 'Retention',
       'State'], rows.map((t) => h('tr', { class: t.deletedOn ? 'deleted' : '' },
       h('td', {}, h('a', { href: `#/thread/${encodeURIComponent(t.id)}`, 'data-focus': t.id }, t.topic || '(no topic)')),
-      h('td', {}, t.participants.map((p) => p.displayName || p.rawId.slice(-8)).join(', ')),
+      h('td', {}, t.participants.map((p) => p.displayName || `user ${shortId(p.rawId)}`).join(', ')),
       h('td', { class: 'num' }, t.messageCount),
       h('td', {}, time(t.lastMessageOn)),
       h('td', {}, metadata(t.metadata)),
