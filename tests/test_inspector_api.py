@@ -202,3 +202,21 @@ def test_wait_answers_at_once_when_a_version_moved_and_on_a_change(app: Inspecto
     assert 0.2 < time.monotonic() - started < 1.5
     assert after["requests"] == versions["requests"] + 1
     assert call(app, "GET", "/_emulator/api/wait?model=x")[0] == 400
+
+
+def test_thread_metadata_and_retention_are_shown_when_the_model_has_them(app: InspectorApp) -> None:
+    from types import SimpleNamespace
+
+    m = app.model
+    a = Caller(m.create_identity().id, frozenset({"chat"}))
+    t, _ = m.create_thread(a, "kept 30 days", [])
+    t.metadata = {"customer": "contoso"}  # the record of api-version 2025-03-15 carries these
+    t.retention = {"kind": "threadCreationDate", "deleteThreadAfterDays": 30}
+    m.retention = SimpleNamespace(due={t.id: t.created_ms + 30 * 86_400_000})
+    row = call(app, "GET", "/_emulator/api/threads")[2][0]
+    assert row["metadata"] == {"customer": "contoso"}
+    assert row["retentionPolicy"] == {"kind": "threadCreationDate", "deleteThreadAfterDays": 30}
+    assert row["retentionDeleteOn"] == t.created_ms + 30 * 86_400_000
+    plain, _ = m.create_thread(a, "no policy", [])
+    row = next(r for r in call(app, "GET", "/_emulator/api/threads")[2] if r["id"] == plain.id)
+    assert row["metadata"] is None and row["retentionPolicy"] is None and row["retentionDeleteOn"] is None

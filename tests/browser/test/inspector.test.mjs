@@ -174,3 +174,26 @@ test('every view has labelled controls, real buttons and fits 1280x800 and 390x8
     }
   }
 });
+
+test('a fault injected from the page fails the next SDK request, and the Requests view shows it', async () => {
+  const { page, errors } = await openPage();
+  try {
+    await page.getByRole('link', { name: 'Faults' }).click();
+    await page.getByLabel('Fault', { exact: true }).selectOption('503');
+    await page.getByLabel('Requests', { exact: true }).fill('1');
+    await page.getByLabel('Retry-After (s)').fill('0');
+    await page.getByRole('button', { name: 'Inject' }).click();
+    await page.getByRole('cell', { name: '503' }).waitFor({ timeout: 5000 });
+    const made = await client.call({ op: 'user' });  // the SDK's retry policy gets through on its second try
+    assert.match(made.rawId, /^8:acs:/);
+    await page.getByText('No fault pending').waitFor({ timeout: 5000 });
+    await page.getByRole('link', { name: 'Requests' }).click();
+    const rows = page.locator('tr', { hasText: '/identities' });
+    await rows.filter({ hasText: '503' }).first().waitFor({ timeout: 5000 });
+    await rows.filter({ hasText: '201' }).first().waitFor({ timeout: 5000 });
+    assert.equal(await page.locator('tr', { hasText: '/_emulator' }).count(), 0, 'the page\'s own requests are not listed');
+    assert.deepEqual(errors, []);
+  } finally {
+    await page.close();
+  }
+});

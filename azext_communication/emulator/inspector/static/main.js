@@ -15,6 +15,7 @@ const live = document.getElementById('live');
 let current = null;
 let versions = {};
 let looping = false;
+const MIN_REFRESH_MS = 300;  // under a load test the page refreshes at most ~3 times a second
 
 function keyForm(message) {
   nav.hidden = true;
@@ -59,14 +60,20 @@ async function show() {
 async function liveLoop() {
   if (looping) return;
   looping = true;
+  let lastRefresh = 0;
   while (hasKey()) {
     try {
+      const wait = lastRefresh + MIN_REFRESH_MS - Date.now();
+      if (wait > 0) await new Promise((ok) => { setTimeout(ok, wait); });
       const next = await api('GET', `wait?${new URLSearchParams(versions)}`);
       const changed = Object.keys(next).filter((k) => k in versions && versions[k] !== next[k]);
       versions = next;
       live.textContent = '● live';
       live.dataset.state = 'on';
-      if (current && changed.some((t) => current.topics.includes(t))) await current.refresh().catch(() => {});
+      if (current && changed.some((t) => current.topics.includes(t))) {
+        lastRefresh = Date.now();
+        await current.refresh().catch(() => {});
+      }
     } catch {
       live.textContent = '○ reconnecting';
       live.dataset.state = 'off';
@@ -89,6 +96,8 @@ async function start() {
     return;
   }
   nav.hidden = false;
+  live.textContent = '● live';
+  live.dataset.state = 'on';
   if (!location.hash.startsWith('#/')) history.replaceState(null, '', `${location.pathname}#/threads`);
   await show();
   liveLoop();
