@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 DEV_SOURCE := $(abspath $(VENV))/az-extensions
 EXT_DIR    := $(abspath $(VENV))/az-cliextensions
 
-.PHONY: demo shell test test-py test-browser browser-deps screenshots lint wheel bench venv egg-info clean
+.PHONY: demo shell test test-py test-js test-browser browser-deps screenshots lint wheel bench venv egg-info clean
 
 $(STAMP): requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -41,10 +41,22 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 # Every suite; each later one runs only when the earlier ones passed.
-test: test-py test-browser
+test: test-py test-js test-browser
 
 test-py: egg-info lint
 	$(BIN)/python -m pytest -q
+
+# The JavaScript SDK conformance suite (tests/js/README.md): the npm SDKs, pinned by the lockfile, against the
+# emulator under `node --test`. npm ci runs again whenever package.json or the lockfile is newer than the install.
+JS_DIR   := tests/js
+JS_STAMP := $(JS_DIR)/node_modules/.installed
+
+$(JS_STAMP): $(JS_DIR)/package.json $(JS_DIR)/package-lock.json
+	cd $(JS_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(JS_STAMP)
+
+test-js: egg-info $(JS_STAMP)
+	cd $(JS_DIR) && EMULATOR_PYTHON=$(abspath $(BIN))/python node run.js
 
 # The browser tests (tests/browser): Debian's Chromium driven by playwright-core, npm packages from the lockfile.
 BROWSER_DIR := tests/browser

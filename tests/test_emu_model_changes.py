@@ -72,12 +72,17 @@ def test_refusals_no_ops_and_reads_publish_nothing(model: ChatModel, changes: li
     model.add_participants(a, t.id, [ParticipantSpec(a.user_id)])  # already a member
     model.delete_message(a, t.id, msg.id)
     model.delete_message(a, t.id, msg.id)  # the second delete changes nothing
+    model.send_typing(a, t.id)
+    model.send_read_receipt(a, t.id, msg.id)
     model.list_messages(a, t.id, 10, None)
     with pytest.raises(Forbidden):
         model.send_message(b, t.id, "not a member")
     with pytest.raises(NotFound):
         model.remove_participant(a, t.id, b.user_id)
-    assert [ch.kind for ch in changes] == ["message.deleted"]
+    # typing and a read receipt change nothing events report but are announced (typing events, real-time push,
+    # the web page)
+    assert [ch.kind for ch in changes] == ["message.deleted", "typing", "receipt"]
+    assert (changes[1].actor, changes[1].message, changes[1].members) == (a.user_id, None, (a.user_id,))
 
 
 def test_typing_and_read_receipts_are_published_for_real_time_outlets(model: ChatModel,
@@ -89,7 +94,7 @@ def test_typing_and_read_receipts_are_published_for_real_time_outlets(model: Cha
     model.send_typing(b, t.id, "Bee typing")
     model.send_read_receipt(b, t.id, msg.id)
     typing, receipt = changes
-    assert (typing.kind, typing.actor, typing.display_name) == ("typing", b.user_id, "Bee typing")
+    assert (typing.kind, typing.actor, typing.sender_display_name) == ("typing", b.user_id, "Bee typing")
     assert typing.members == (a.user_id, b.user_id)
     assert (receipt.kind, receipt.actor, receipt.message.id) == ("receipt", b.user_id, msg.id)
     with pytest.raises(Forbidden):

@@ -204,19 +204,36 @@ def test_wait_answers_at_once_when_a_version_moved_and_on_a_change(app: Inspecto
     assert call(app, "GET", "/_emulator/api/wait?model=x")[0] == 400
 
 
-def test_thread_metadata_and_retention_are_shown_when_the_model_has_them(app: InspectorApp) -> None:
-    from types import SimpleNamespace
-
+def test_thread_metadata_retention_and_participant_metadata_are_shown(app: InspectorApp) -> None:
     m = app.model
     a = Caller(m.create_identity().id, frozenset({"chat"}))
-    t, _ = m.create_thread(a, "kept 30 days", [])
-    t.metadata = {"customer": "contoso"}  # the record of api-version 2025-03-15 carries these
-    t.retention = {"kind": "threadCreationDate", "deleteThreadAfterDays": 30}
-    m.retention = SimpleNamespace(due={t.id: t.created_ms + 30 * 86_400_000})
+    b = m.create_identity().id
+    t, _ = m.create_thread(a, "kept 30 days", [ParticipantSpec(b, "Bo", metadata={"role": "bot"})],
+                           props={"metadata": {"customer": "contoso"},
+                                  "retentionPolicy": {"kind": "threadCreationDate", "deleteThreadAfterDays": 30}})
     row = call(app, "GET", "/_emulator/api/threads")[2][0]
     assert row["metadata"] == {"customer": "contoso"}
     assert row["retentionPolicy"] == {"kind": "threadCreationDate", "deleteThreadAfterDays": 30}
     assert row["retentionDeleteOn"] == t.created_ms + 30 * 86_400_000
+    detail = call(app, "GET", f"/_emulator/api/threads/{quote(t.id, safe='')}")[2]
+    assert next(p for p in detail["members"] if p["rawId"] == b)["metadata"] == {"role": "bot"}
     plain, _ = m.create_thread(a, "no policy", [])
     row = next(r for r in call(app, "GET", "/_emulator/api/threads")[2] if r["id"] == plain.id)
-    assert row["metadata"] is None and row["retentionPolicy"] is None and row["retentionDeleteOn"] is None
+    assert row["metadata"] is None and row["retentionDeleteOn"] is None
+    assert row["retentionPolicy"] in (None, {"kind": "none"})
+
+
+def test_a_thread_deleted_by_its_policy_shows_as_deleted(tmp_path) -> None:
+    clock = [1_000_000]
+    model = ChatModel(clock=lambda: clock[0], retention_day_seconds=0.001)
+    app = InspectorApp(model, KEY, own_hosts("127.0.0.1", 8443))
+    a = Caller(model.create_identity().id, frozenset({"chat"}))
+    t, _ = model.create_thread(a, "short-lived", [], props={
+        "retentionPolicy": {"kind": "threadCreationDate", "deleteThreadAfterDays": 30}})
+    assert call(app, "GET", "/_emulator/api/threads")[2][0]["retentionDeleteOn"] == 1_000_000 + 30
+    clock[0] += 31
+    model.expire_due()
+    row = call(app, "GET", "/_emulator/api/threads")[2][0]
+    assert row["deletedOn"] is not None and row["retentionDeleteOn"] is None
+    detail = call(app, "GET", f"/_emulator/api/threads/{quote(t.id, safe='')}")[2]
+    assert detail["deletedOn"] is not None
