@@ -237,3 +237,18 @@ def test_a_thread_deleted_by_its_policy_shows_as_deleted(tmp_path) -> None:
     assert row["deletedOn"] is not None and row["retentionDeleteOn"] is None
     detail = call(app, "GET", f"/_emulator/api/threads/{quote(t.id, safe='')}")[2]
     assert detail["deletedOn"] is not None
+
+
+def test_a_thread_started_from_the_page_can_carry_metadata_and_a_policy(app: InspectorApp) -> None:
+    ana, bo = _user(app), _user(app)
+    status, _, made = call(app, "POST", "/_emulator/api/threads", {
+        "asUser": ana, "topic": "kept", "metadata": {"ticket": "7"},
+        "retentionPolicy": {"kind": "threadCreationDate", "deleteThreadAfterDays": 45},
+        "participants": [{"rawId": bo, "displayName": "Bo", "metadata": {"role": "bot"}}]})
+    assert status == 201
+    detail = call(app, "GET", f"/_emulator/api/threads/{quote(made['id'], safe='')}")[2]
+    assert detail["metadata"] == {"ticket": "7"} and detail["retentionPolicy"]["deleteThreadAfterDays"] == 45
+    assert next(m for m in detail["members"] if m["rawId"] == bo)["metadata"] == {"role": "bot"}
+    status, _, body = call(app, "POST", "/_emulator/api/threads", {
+        "asUser": ana, "topic": "bad", "retentionPolicy": {"kind": "threadCreationDate", "deleteThreadAfterDays": 5}})
+    assert status == 400 and "30" in body["error"]["message"]

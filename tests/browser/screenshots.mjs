@@ -30,8 +30,10 @@ const chromium = await launch({ home: trustingHome(join(emu.home, 'ca.pem')) });
 try {
   const client = sdk(emu);
   const [ana, bot, cy] = [await client.call({ op: 'user' }), await client.call({ op: 'user' }), await client.call({ op: 'user' })];
-  const people = [{ rawId: ana.rawId, displayName: 'Ana' }, { rawId: bot.rawId, displayName: 'Echo bot' }];
-  const { threadId } = await client.call({ op: 'thread', token: ana.token, topic: 'Order #1234: delivery date', participants: people });
+  const people = [{ rawId: ana.rawId, displayName: 'Ana', metadata: { role: 'customer' } },
+    { rawId: bot.rawId, displayName: 'Echo bot', metadata: { role: 'bot' } }];
+  const { threadId } = await client.call({ op: 'thread', token: ana.token, topic: 'Order #1234: delivery date', participants: people,
+    metadata: { ticket: '1234', queue: 'delivery' }, retentionPolicy: { kind: 'threadCreationDate', deleteThreadAfterDays: 30 } });
   await client.call({ op: 'thread', token: cy.token, topic: 'Team stand-up', participants: [{ rawId: cy.rawId, displayName: 'Cy' }] });
   const say = (who, name, content) => client.call({ op: 'send', token: who.token, threadId, content, displayName: name });
   await say(ana, 'Ana', 'Hi! When will order #1234 arrive?');

@@ -49,8 +49,10 @@ def create_thread(model: ChatModel, body: dict) -> dict:
     for p in people:
         raw = _text(p, "rawId")
         validate_raw_id(raw)
-        specs.append(ParticipantSpec(raw, _text(p, "displayName", required=False) or None))
-    t, invalid = model.create_thread(caller, _text(body, "topic"), specs)
+        specs.append(ParticipantSpec(raw, _text(p, "displayName", required=False) or None,
+                                     metadata=p.get("metadata")))
+    props = {k: body[k] for k in ("metadata", "retentionPolicy") if body.get(k) is not None}
+    t, invalid = model.create_thread(caller, _text(body, "topic"), specs, props=props)
     return {"id": t.id, "invalidParticipants": invalid}
 
 

@@ -14,8 +14,12 @@ async function run() {
   }
   const chat = new ChatClient(req.endpoint, new AzureCommunicationTokenCredential(req.token));
   if (req.op === 'thread') {
-    const result = await chat.createChatThread({ topic: req.topic },
-      { participants: (req.participants || []).map((p) => ({ id: { communicationUserId: p.rawId }, displayName: p.displayName })) });
+    const result = await chat.createChatThread({ topic: req.topic }, {
+      participants: (req.participants || []).map((p) => ({ id: { communicationUserId: p.rawId }, displayName: p.displayName,
+        metadata: p.metadata })),
+      metadata: req.metadata,
+      retentionPolicy: req.retentionPolicy,
+    });
     return { threadId: result.chatThread.id };
   }
   const thread = chat.getChatThreadClient(req.threadId);
@@ -34,6 +38,10 @@ async function run() {
   if (req.op === 'typing') {
     await thread.sendTypingNotification({ senderDisplayName: req.displayName });
     return {};
+  }
+  if (req.op === 'props') {
+    const p = await thread.getProperties();
+    return { topic: p.topic, metadata: p.metadata, retentionPolicy: p.retentionPolicy };
   }
   if (req.op === 'messages') {
     const out = [];

@@ -197,3 +197,32 @@ test('a fault injected from the page fails the next SDK request, and the Request
     await page.close();
   }
 });
+
+test('metadata and a retention policy show up, and a thread started on the page has them for the SDK', async () => {
+  const cy = await client.call({ op: 'user' });
+  await client.call({ op: 'thread', token: cy.token, topic: 'Kept a month', metadata: { ticket: '42' },
+    retentionPolicy: { kind: 'threadCreationDate', deleteThreadAfterDays: 30 },
+    participants: [{ rawId: cy.rawId, displayName: 'Cy', metadata: { role: 'owner' } }] });
+  const { page, errors } = await openPage();
+  try {
+    const row = page.locator('tr', { hasText: 'Kept a month' });
+    await row.waitFor({ timeout: 5000 });
+    assert.match(await row.innerText(), /ticket=42/);
+    assert.match(await row.innerText(), /deleted in (29|30) d/);
+    await page.getByLabel('Topic', { exact: true }).fill('Started on the page');
+    await page.getByLabel('Created by').selectOption(cy.rawId);
+    await page.getByLabel('Delete after (days)').fill('60');
+    await page.getByLabel('Metadata', { exact: true }).fill('source=page\nteam=blue');
+    await page.getByRole('button', { name: 'Create thread' }).click();
+    await page.getByRole('heading', { name: 'Started on the page' }).waitFor({ timeout: 5000 });
+    await page.getByText('source=page').waitFor();
+    assert.match(await page.locator('.facts').innerText(), /deleted in (59|60) d/);
+    const threadId = decodeURIComponent(new URL(page.url()).hash.slice('#/thread/'.length));
+    const props = await client.call({ op: 'props', token: cy.token, threadId });
+    assert.deepEqual(props.metadata, { source: 'page', team: 'blue' });
+    assert.deepEqual(props.retentionPolicy, { kind: 'threadCreationDate', deleteThreadAfterDays: 60 });
+    assert.deepEqual(errors, []);
+  } finally {
+    await page.close();
+  }
+});

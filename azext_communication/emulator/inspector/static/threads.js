@@ -7,11 +7,16 @@ export function mount(root) {
   const topic = h('input', { id: 'new-topic', required: true, maxlength: 1024 });
   const creator = h('select', { id: 'new-creator', required: true });
   const others = h('fieldset', { class: 'people' }, h('legend', {}, 'Other participants'));
+  const meta = h('textarea', { id: 'new-meta', rows: 2, placeholder: 'ticket=1234', 'aria-describedby': 'new-meta-help' });
+  const days = h('input', { id: 'new-days', type: 'number', min: 30, max: 90, placeholder: 'never' });
   const form = h('form', { class: 'card', 'aria-labelledby': 'new-thread-title' },
     h('h2', { id: 'new-thread-title' }, 'Start a thread'),
     h('div', { class: 'row' },
       h('div', {}, h('label', { for: 'new-topic' }, 'Topic'), topic),
-      h('div', {}, h('label', { for: 'new-creator' }, 'Created by'), creator)),
+      h('div', {}, h('label', { for: 'new-creator' }, 'Created by'), creator),
+      h('div', {}, h('label', { for: 'new-days' }, 'Delete after (days)'), days),
+      h('div', { class: 'grow' }, h('label', { for: 'new-meta' }, 'Metadata'), meta,
+        h('small', { id: 'new-meta-help' }, 'One key=value a line (api-version 2025-03-15).'))),
     others,
     h('button', { type: 'submit' }, 'Create thread'));
   let users = [];
@@ -20,7 +25,10 @@ export function mount(root) {
     e.preventDefault();
     const participants = [...others.querySelectorAll('input:checked')].map((c) => ({ rawId: c.value }));
     attempt(async () => {
-      const made = await api('POST', 'threads', { asUser: creator.value, topic: topic.value, participants });
+      const metadata = parseMetadata(meta.value);
+      const retentionPolicy = days.value ? { kind: 'threadCreationDate', deleteThreadAfterDays: Number(days.value) } : undefined;
+      const made = await api('POST', 'threads', { asUser: creator.value, topic: topic.value, participants, metadata,
+        retentionPolicy });
       location.hash = `#/thread/${encodeURIComponent(made.id)}`;
     });
   });
@@ -59,6 +67,19 @@ export function mount(root) {
     },
     tick() { for (const [i, t] of rows.entries()) { const c = list.querySelectorAll('td.countdown')[i]; if (c) c.textContent = retention(t); } },
   };
+}
+
+/** "a=1\nb=2" -> {a: "1", b: "2"}; undefined when empty; an Error naming a line without "=". */
+export function parseMetadata(text) {
+  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  if (!lines.length) return undefined;
+  const out = {};
+  for (const line of lines) {
+    const at = line.indexOf('=');
+    if (at < 1) throw new Error(`Metadata: "${line}" is not key=value.`);
+    out[line.slice(0, at).trim()] = line.slice(at + 1).trim();
+  }
+  return out;
 }
 
 export function retention(t) {
