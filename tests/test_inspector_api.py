@@ -252,3 +252,18 @@ def test_a_thread_started_from_the_page_can_carry_metadata_and_a_policy(app: Ins
     status, _, body = call(app, "POST", "/_emulator/api/threads", {
         "asUser": ana, "topic": "bad", "retentionPolicy": {"kind": "threadCreationDate", "deleteThreadAfterDays": 5}})
     assert status == 400 and "30" in body["error"]["message"]
+
+
+def test_a_page_waits_only_for_the_topics_it_names(app: InspectorApp) -> None:
+    import threading
+    import time
+
+    versions = call(app, "GET", "/_emulator/api/wait")[2]
+    timer = threading.Timer(0.2, lambda: app.requests.add("GET", "/chat/threads", 200, 1.0))
+    timer.start()
+    wake_model = threading.Timer(0.6, lambda: app.model.create_identity() and app.live.bump("model"))
+    wake_model.start()
+    started = time.monotonic()
+    after = call(app, "GET", f"/_emulator/api/wait?model={versions['model']}")[2]
+    assert time.monotonic() - started >= 0.5  # the request line at 0.2 s did not wake it
+    assert after["requests"] == versions["requests"] + 1 and after["model"] > versions["model"]

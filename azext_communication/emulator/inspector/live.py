@@ -55,11 +55,14 @@ class Live:
             return {**self._versions, "events": self._events_version()}
 
     def wait(self, since: dict[str, int], timeout: float) -> dict[str, int]:
-        """The versions, as soon as one differs from `since` (or after `timeout` seconds, or on close)."""
+        """The versions, as soon as one of the topics named in `since` differs from it (at once when it names
+        none; else after `timeout` seconds, or on close). A page names only the topics of the view it shows, so
+        that a load test's requests do not keep waking a page that shows a thread."""
         deadline = time.monotonic() + timeout
         while True:
             current = self.versions()
-            if self._closed or any(since.get(k) != v for k, v in current.items()):
+            if self._closed or not since.keys() & current.keys() or any(
+                    k in since and since[k] != v for k, v in current.items()):
                 return current
             left = deadline - time.monotonic()
             if left <= 0:

@@ -65,7 +65,8 @@ async function liveLoop() {
     try {
       const wait = lastRefresh + MIN_REFRESH_MS - Date.now();
       if (wait > 0) await new Promise((ok) => { setTimeout(ok, wait); });
-      const next = await api('GET', `wait?${new URLSearchParams(versions)}`);
+      const topics = current ? current.topics : Object.keys(versions);  // only what the view shows wakes it
+      const next = await api('GET', `wait?${new URLSearchParams(topics.map((t) => [t, versions[t] ?? -1]))}`);
       const changed = Object.keys(next).filter((k) => k in versions && versions[k] !== next[k]);
       versions = next;
       live.textContent = '● live';
