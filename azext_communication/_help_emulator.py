@@ -54,6 +54,8 @@ examples:
     text: az communication emulator status -o table
   - name: The lines that point a shell at the running emulator (bash, to paste or to eval "$(...)").
     text: az communication emulator status --query "emulators[0].exports[]" -o tsv
+  - name: The address of the running emulator's web page (with its key), to open in a browser.
+    text: az communication emulator status --query "emulators[0].inspectorUrl" -o tsv
 """
 
 helps["communication emulator subscription"] = """
