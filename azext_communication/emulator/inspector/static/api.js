@@ -25,11 +25,11 @@ export function hasKey() { return Boolean(sessionStorage.getItem(KEY_STORE)); }
 export function whenUnauthorized(fn) { onUnauthorized = fn; }
 
 /** One call of the page's API; throws ApiError with the server's message. */
-export async function api(method, path, body) {
+export async function api(method, path, body, signal) {
   const headers = { 'X-Emulator-Key': sessionStorage.getItem(KEY_STORE) || '' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   const res = await fetch(`api/${path}`, {
-    method, headers, cache: 'no-store', body: body === undefined ? undefined : JSON.stringify(body),
+    method, headers, cache: 'no-store', body: body === undefined ? undefined : JSON.stringify(body), signal,
   });
   const text = await res.text();
   let data = null;

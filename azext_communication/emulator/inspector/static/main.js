@@ -15,6 +15,7 @@ const live = document.getElementById('live');
 let current = null;
 let versions = {};
 let looping = false;
+let waiting = null;  // the AbortController of the pending long poll: a new view waits for its own topics
 const MIN_REFRESH_MS = 300;  // under a load test the page refreshes at most ~3 times a second
 
 function keyForm(message) {
@@ -50,8 +51,11 @@ async function show() {
     else a.removeAttribute('aria-current');
   }
   current?.unmount?.();
+  waiting?.abort();
+  const hadFocus = main.contains(document.activeElement);
   main.replaceChildren();
   current = VIEWS[name].mount(main, arg);
+  if (hadFocus) main.focus();  // a keyboard user who followed a link in the view lands in the new one
   await current.refresh().catch((err) => {
     if (hasKey()) main.prepend(h('p', { class: 'error', role: 'alert' }, err.message));
   });
@@ -66,7 +70,9 @@ async function liveLoop() {
       const wait = lastRefresh + MIN_REFRESH_MS - Date.now();
       if (wait > 0) await new Promise((ok) => { setTimeout(ok, wait); });
       const topics = current ? current.topics : Object.keys(versions);  // only what the view shows wakes it
-      const next = await api('GET', `wait?${new URLSearchParams(topics.map((t) => [t, versions[t] ?? -1]))}`);
+      waiting = new AbortController();
+      const next = await api('GET', `wait?${new URLSearchParams(topics.map((t) => [t, versions[t] ?? -1]))}`,
+        undefined, waiting.signal);
       const changed = Object.keys(next).filter((k) => k in versions && versions[k] !== next[k]);
       versions = next;
       live.textContent = '● live';
@@ -75,7 +81,8 @@ async function liveLoop() {
         lastRefresh = Date.now();
         await current.refresh().catch(() => {});
       }
-    } catch {
+    } catch (err) {
+      if (err.name === 'AbortError') continue;  // the view changed: wait again for its topics
       live.textContent = '○ reconnecting';
       live.dataset.state = 'off';
       await new Promise((ok) => { setTimeout(ok, 1000); });
