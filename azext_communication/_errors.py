@@ -163,6 +163,30 @@ CHAT_403_CAUSES = ("Possible causes: the user is not (or no longer) a participan
 CHAT_401_CAUSES = ("Possible causes: it has expired, was revoked, its user was deleted, or it belongs to another "
                    "Communication Services resource.")
 NEW_CHAT_TOKEN = "Get a new one with 'az communication identity token issue --scope chat --user <user id>'."
+UNKNOWN_TOKEN_HINT = ("Likely cause: this endpoint does not know the token: it was issued by another resource or "
+                      "emulator, or by this emulator before it was restarted without --data-dir (which forgets every "
+                      "user and token).")
+_LOOPBACK_HOSTS = ("localhost", "::1", "[::1]")
+
+
+def is_local_endpoint(endpoint: str | None) -> bool:
+    """Whether an endpoint is on this machine (where an emulator, not the service, answers)."""
+    from urllib.parse import urlparse
+
+    try:
+        host = (urlparse(endpoint or "").hostname or "").lower()
+    except ValueError:
+        return False
+    return host in _LOOPBACK_HOSTS or host.startswith("127.")
+
+
+def _unknown_token(message: str, ctx: dict[str, Any]) -> bool:
+    """Whether a refused token looks unknown to the endpoint: the service says its signature is invalid, or a local
+    endpoint (an emulator) refuses it without saying why. The emulator signs its tokens with a key made at
+    start-up, so after a restart without --data-dir it answers "signature is invalid" for every earlier token."""
+    if "signature" in message.lower():
+        return True
+    return is_local_endpoint(ctx.get("endpoint")) and not says_why(message, 401)
 
 
 def says_why(message: str | None, status: int | None = None) -> bool:
@@ -201,6 +225,8 @@ def _http_error(ex: Any, ctx: dict[str, Any]) -> AzCLIError:
                 "AZURE_COMMUNICATION_CONNECTION_STRING (copy it again from the resource or the emulator output)."
             )
         causes = "" if says_why(message, status) else " " + CHAT_401_CAUSES
+        if _unknown_token(message, ctx):
+            causes += " " + UNKNOWN_TOKEN_HINT
         return UnauthorizedError(
             f"The access token was refused: {_reason(message)} ({status_text}).{causes} {NEW_CHAT_TOKEN}"
         )

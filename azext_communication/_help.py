@@ -19,7 +19,7 @@ SECRET_NOTE = (
 NETWORK_NOTE = (
     "Throttling (429) and unavailability (5xx) are retried with back-off, honouring Retry-After. "
     "AZURE_COMMUNICATION_TIMEOUT (seconds; or `az config` [communication] timeout) bounds the wait for a "
-    "connection and for each response (default 300)."
+    "connection and for each response (default: 10 s to connect, 300 s for a response)."
 )
 
 helps["communication"] = f"""
@@ -195,9 +195,11 @@ long-summary: >
     document per message, none nothing. --query applies to each message; a message for which it yields null prints
     nothing. Messages edited or deleted after they were printed are not printed again; a message deleted before it
     was seen is printed once, with deletedOn set and empty content. Throttling slows the polling down, service
-    errors and dropped connections are retried with back-off (a warning on stderr, nothing lost); an expired or
-    revoked token, a deleted thread (exit 3) or removal from the thread ends the watch with a one-line error.
-    Ctrl-C and --timeout end it with exit 0.
+    errors and dropped connections are retried with back-off, however long the outage, polling at least every 10 s
+    so that a service that is back is seen at once (one warning on stderr when it goes away and one when it is back;
+    nothing lost); an expired or revoked token, a deleted thread (exit 3) or removal from the thread ends the watch
+    with a one-line error. --timeout ends it with exit 0; Ctrl-C ends it (as it ends `message wait`) with exit 130,
+    without a traceback.
 examples:
   - name: Follow a thread in a terminal, one line per message.
     text: az communication chat message watch -t {THREAD} -o table
@@ -211,18 +213,21 @@ examples:
 
 helps["communication chat message wait"] = f"""
 type: command
-short-summary: Wait for the first new message of a chat thread that matches a condition, and print it.
+short-summary: Wait for the next new message of a chat thread (or the first that matches a condition), and print it.
 long-summary: >
-    Conditions: --custom (a JMESPath expression, truthy on the message's JSON), --sender, --contains; give at least
-    one, all given must hold. Messages count from --after, --start-time or, by default, from the service's newest
+    Conditions: --custom (a JMESPath expression, truthy on the message's JSON), --sender, --contains; all given must
+    hold; without any, the next new message (system messages included) is the result. Messages count from --after, --start-time or, by default, from the service's newest
     message when the command starts: in scripts, pass the id of the message you sent with --after, so that a reply
     that comes before `wait` starts is not missed. The result has the shape of a `message list` item, so
     `--query content.message -o tsv` prints the text. No match within --timeout seconds (default 300): one line on
     stderr, exit 1. A malformed --custom is refused before any request (exit 2); an unknown thread, or an --after
-    message the thread does not have, exits 3.
+    message the thread does not have, exits 3. Outages are waited out as `message watch` does. Ctrl-C ends it
+    (as it ends `message watch`) with exit 130, without a traceback.
 examples:
   - name: Wait up to a minute for the bot's answer to the message you sent (its id from `message send`), and print its text.
     text: az communication chat message wait -t {THREAD} --after 1702467535738 --custom "senderDisplayName=='Bot' && contains(content.message, 'pong')" --timeout 60 --query content.message -o tsv
+  - name: Wait for the next new message, whoever sends it.
+    text: az communication chat message wait -t {THREAD} --timeout 60
   - name: Wait for any message from a given sender that mentions the build.
     text: az communication chat message wait -t {THREAD} --sender "Release bot" --contains build
   - name: Wait for someone to join the thread.

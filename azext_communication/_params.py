@@ -131,13 +131,14 @@ def load_arguments(loader: Any, _: Any) -> None:
                         "on (the service's newest message at the start, whatever the local clock says). "
                         + START_TIME_HELP)
         c.argument("timeout", options_list=["--timeout"], validator=vw.validate_watch_timeout,
-                   help="Stop after this many seconds (exit 0). Default: until interrupted (Ctrl-C, exit 0).")
+                   help="Stop after this many seconds (exit 0). Default: until interrupted (Ctrl-C, exit 130).")
     with loader.argument_context(f"{CHAT} message wait") as c:
         c.argument("start_time", options_list=["--start-time"], validator=v.validate_start_time,
                    help="Consider messages created at or after this time. Default: only what arrives after the "
                         "command started (the service's newest message at the start). " + START_TIME_HELP)
         c.argument("timeout", options_list=["--timeout"], validator=vw.validate_watch_timeout,
-                   help="Give up after this many seconds: one line on stderr, exit 1. Default: 300.")
+                   help="Give up after this many seconds: one line on stderr, exit 1. Default: 300. "
+                        "(Ctrl-C: exit 130.)")
         c.argument("custom", options_list=["--custom"], validator=vw.validate_wait_condition,
                    help="A JMESPath expression evaluated on each message's JSON (the shape of a `message list` "
                         "item); the first message for which it is truthy is the result, e.g. "

@@ -30,6 +30,7 @@ def load_command_table(loader: Any, _: Any) -> None:
 
     from . import _format as fmt
     from ._client_factory import cf_chat, cf_chat_thread, cf_chat_thread_poll, cf_emulator_admin, cf_identity
+    from ._confirm import confirm
     from ._errors import handle_exception
 
     custom = CliCommandType(operations_tmpl="azext_communication.custom#{}")
@@ -48,19 +49,19 @@ def load_command_table(loader: Any, _: Any) -> None:
         g.custom_command("show", "show_thread", client_factory=cf_chat_thread,
                          table_transformer=fmt.transform_thread_show)
         g.custom_command("update-topic", "update_topic", client_factory=cf_chat_thread)
-        g.custom_command("delete", "delete_thread", confirmation=True)
+        g.custom_command("delete", "delete_thread", confirmation=confirm("thread delete"))
 
     with loader.command_group(f"{CHAT} participant", client_factory=cf_chat_thread, **common) as g:
         g.custom_command("add", "add_participants", table_transformer=fmt.transform_participant_list)
         g.custom_command("list", "list_participants", table_transformer=fmt.transform_participant_list)
-        g.custom_command("remove", "remove_participant", confirmation=True)
+        g.custom_command("remove", "remove_participant", confirmation=confirm("participant remove"))
 
     with loader.command_group(f"{CHAT} message", client_factory=cf_chat_thread, **common) as g:
         g.custom_command("send", "send_message", table_transformer=fmt.transform_message_send)
         g.custom_command("list", "list_messages", table_transformer=fmt.transform_message_list)
         g.custom_command("get", "get_message", table_transformer=fmt.transform_message_show)
         g.custom_command("update", "update_message")
-        g.custom_command("delete", "delete_message", confirmation=True)
+        g.custom_command("delete", "delete_message", confirmation=confirm("message delete"))
         g.custom_command("watch", "watch_messages", client_factory=cf_chat_thread_poll)
         g.custom_command("wait", "wait_message", client_factory=cf_chat_thread_poll,
                          table_transformer=fmt.transform_message_show)
@@ -77,11 +78,11 @@ def load_command_table(loader: Any, _: Any) -> None:
             pass
         with loader.command_group(f"{group} user", client_factory=cf_identity, **common) as g:
             g.custom_command("create", "create_user", table_transformer=fmt.transform_user)
-            g.custom_command("delete", "delete_user", confirmation=True)
+            g.custom_command("delete", "delete_user", confirmation=confirm("user delete"))
         with loader.command_group(f"{group} token", client_factory=cf_identity, **common) as g:
             g.custom_command("issue", "issue_token", table_transformer=fmt.transform_token,
                              sensitive_info=g.sensitive(sensitive_keys=["token"]))
-            g.custom_command("revoke", "revoke_tokens", confirmation=True)
+            g.custom_command("revoke", "revoke_tokens", confirmation=confirm("token revoke"))
             g.custom_command("get-for-teams-user", "get_token_for_teams_user", table_transformer=fmt.transform_token,
                              sensitive_info=g.sensitive(sensitive_keys=["token"]))
 
@@ -95,4 +96,4 @@ def load_command_table(loader: Any, _: Any) -> None:
         g.custom_command("create", "create_event_subscription", table_transformer=fmt.transform_event_subscriptions)
         g.custom_command("list", "list_event_subscriptions", table_transformer=fmt.transform_event_subscriptions)
         g.custom_command("show", "show_event_subscription", table_transformer=fmt.transform_event_subscriptions)
-        g.custom_command("delete", "delete_event_subscription", confirmation=True)
+        g.custom_command("delete", "delete_event_subscription", confirmation=confirm("subscription delete"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from azext_communication import _format as fmt
 
 USER = {"rawId": "8:acs:r_u", "properties": {"id": "8:acs:r_u"}}
@@ -47,9 +49,9 @@ def worst_case_messages() -> list[dict]:
     ]
 
 
-def test_every_table_fits_in_120_columns_with_worst_case_values():
+def worst_case_tables() -> dict:
     long_topic = "Release planning " * 20
-    cases = {
+    return {
         "message list": (fmt.transform_message_list, worst_case_messages()),
         "message get": (fmt.transform_message_show, {**worst_case_messages()[1], "editedOn": MICROS,
                                                      "deletedOn": MICROS}),
@@ -65,27 +67,103 @@ def test_every_table_fits_in_120_columns_with_worst_case_values():
                                                        "readOn": MICROS}]),
         "token issue": (fmt.transform_token, {"user_id": BOB_ID, "token": "eyJ" + "a" * 900, "expires_on": MICROS}),
         "user create": (fmt.transform_user, BOB),
+        "event subscriptions": (fmt.transform_event_subscriptions, [{
+            "name": "echo-bot", "endpointBaseUrl": "https://bots.example.com/" + "x" * 100, "delivered": 123456,
+            "eventDeliverySchema": "CloudEventSchemaV1_0", "failed": 0, "pending": 12, "deadLettered": 3}]),
+        "emulator status": (fmt.transform_emulator_status, {"emulators": [{
+            "endpoint": "https://127.0.0.1:65535", "pid": 4194304, "dataDir": "/home/someone/" + "d" * 150,
+            "startedOn": MICROS}]}),
     }
-    for name, (transformer, result) in cases.items():
+
+
+@pytest.fixture
+def not_a_terminal(monkeypatch):
+    monkeypatch.delenv("COLUMNS", raising=False)
+
+
+def test_every_table_fits_in_120_columns_with_worst_case_values(not_a_terminal):
+    for name, (transformer, result) in worst_case_tables().items():
         lines = table(transformer, result)
         assert len(lines) >= 3, name
         widest = max(len(line) for line in lines)
         assert widest <= fmt.TABLE_WIDTH, f"{name}: {widest} columns\n" + "\n".join(lines)
 
 
-def test_message_rows_show_names_short_ids_seconds_and_system_messages_in_words():
+@pytest.mark.parametrize("columns", [80, 100])
+def test_tables_fit_a_narrower_terminal(monkeypatch, columns: int):
+    """COLUMNS (or the terminal's own size when stdout is one) narrows every table, ids kept whole: the flexible
+    column is shortened first, then the less important columns are left out."""
+    monkeypatch.setenv("COLUMNS", str(columns))
+    for name, (transformer, result) in worst_case_tables().items():
+        if name == "user create":  # one column, the whole raw id (84 characters for this cloud's prefix)
+            continue
+        lines = table(transformer, result)
+        widest = max(len(line) for line in lines)
+        assert widest <= columns, f"{name}: {widest} columns\n" + "\n".join(lines)
+        assert THREAD_ID in "\n".join(lines) or "thread" not in name, name
+    rows = fmt.transform_message_list(worst_case_messages())
+    assert {"Id", "Sender", "CreatedOn", "Content"} <= set(rows[0]), rows[0]
+    assert len(rows[0]["Content"]) >= fmt.MIN_FLEXIBLE_WIDTH
+
+
+def test_a_wide_terminal_still_gets_at_most_120_columns(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "250")
+    assert fmt.table_width() == fmt.TABLE_WIDTH
+    monkeypatch.delenv("COLUMNS")
+    assert fmt.table_width() == fmt.TABLE_WIDTH  # pytest's stdout is not a terminal
+    assert fmt.terminal_width() is None
+
+
+def test_the_terminal_size_counts_when_stdout_is_a_terminal(monkeypatch):
+    import os
+
+    monkeypatch.delenv("COLUMNS", raising=False)
+    leader, follower = os.openpty()
+    try:
+        import fcntl
+        import struct
+        import termios
+
+        fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 72, 0, 0))
+        with os.fdopen(os.dup(follower), "w") as tty:
+            monkeypatch.setattr("sys.stdout", tty)
+            assert fmt.terminal_width() == 72 and fmt.table_width() == 72
+            lines = table(fmt.transform_message_list, worst_case_messages())
+            assert max(len(line) for line in lines) <= 72
+    finally:
+        os.close(leader)
+        os.close(follower)
+
+
+def test_message_rows_show_names_short_ids_seconds_and_system_messages_in_words(not_a_terminal):
     rows = fmt.transform_message_list(worst_case_messages())
     assert list(rows[0]) == ["Id", "Seq", "Type", "Sender", "CreatedOn", "Content"]
     by_seq = {row["Seq"]: row for row in rows}
-    assert by_seq["999999"]["Content"] == "Ann with a very\u2026 removed Bob"
+    assert by_seq["999999"]["Content"] == "Ann with a very\u2026 removed Bob"  # the name Ann used before that
     assert by_seq["999999"]["Sender"] == ""
-    assert by_seq["999998"]["Sender"] == "Bob"  # learned from the participantAdded message
+    assert by_seq["999998"]["Sender"] == "\u2026fd6c51f7"  # sent without a display name: not "Bob"
     assert by_seq["999998"]["Content"].endswith(fmt.ELLIPSIS)
     assert by_seq["999997"]["Content"] == "Ship & go" and by_seq["999997"]["Sender"] == "Ann with a very\u2026"
-    assert by_seq["3"]["Content"].startswith("Ann with a very\u2026 changed the topic")
-    assert by_seq["2"]["Content"] == "Ann with a very\u2026 joined and added Bob"
-    assert by_seq["1"]["Content"] == "Ann with a very\u2026 joined"
+    assert by_seq["3"]["Content"].startswith("Ann changed the topic")  # her name at the time (seq 2)
+    assert by_seq["2"]["Content"] == "Ann joined and added Bob"
+    assert by_seq["1"]["Content"] == "\u2026ecc96de7 joined"  # no name had been used yet
     assert {row["CreatedOn"] for row in rows} == {"2026-12-01T21:39:43Z"}
+
+
+def test_a_message_row_never_carries_a_name_from_another_message(not_a_terminal):
+    """Ann sends as "Ann", then without a name, then as "Annie": each row shows what that message carried."""
+    def sent(seq: str, name: str | None) -> dict:
+        return {"id": seq, "sequenceId": seq, "type": "text", "createdOn": MICROS, "sender": ANN,
+                "senderDisplayName": name, "content": {"message": f"m{seq}"}}
+
+    newest_first = [sent("4", "Annie"), sent("3", None), sent("2", "Ann"),
+                    {**system("participantAdded", "1", participants=[participant(ANN)])}]
+    senders = {row["Seq"]: row["Sender"] for row in fmt.transform_message_list(newest_first)}
+    assert senders == {"4": "Annie", "3": "\u2026ecc96de7", "2": "Ann", "1": ""}
+    assert fmt.transform_message_show(sent("3", None))["Sender"] == "\u2026ecc96de7"
+    line = fmt.message_line_renderer(width=None)
+    assert [line(m).split("  ")[1] for m in reversed(newest_first)] == [
+        "\u2026ecc96de7 joined", "Ann", "\u2026ecc96de7", "Annie"]
 
 
 def test_unknown_senders_are_short_ids_and_deleted_messages_say_so():
@@ -115,7 +193,8 @@ def test_watch_line_uses_the_same_names_and_words_as_the_tables():
     for message in reversed(worst_case_messages()[2:]):
         line(message)
     text = line(worst_case_messages()[1])
-    assert text.startswith("2026-12-01T21:39:43Z  Bob  x x") and text.endswith(fmt.ELLIPSIS) and len(text) == 60
+    assert text.startswith("2026-12-01T21:39:43Z  \u2026fd6c51f7  x x")  # sent without a name: not "Bob"
+    assert text.endswith(fmt.ELLIPSIS) and len(text) == 60
     assert line(worst_case_messages()[0]) == "2026-12-01T21:39:43Z  Ann with a very\u2026 removed Bob"
 
 
