@@ -198,7 +198,7 @@ class Change:
     `thread.deleted`. `thread.propertiesUpdated` is an update that changed no topic (no system message);
     `typing` is a typing notification (`sender_display_name` as sent).
     `typing` and `receipt` change nothing an event reports but are published too, for outlets that push them
-    (real-time notifications); the `message` of a receipt is the message read.
+    (real-time notifications, the web page); the `message` of a receipt is the message read.
     """
 
     kind: str
