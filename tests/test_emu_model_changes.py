@@ -73,14 +73,16 @@ def test_refusals_no_ops_and_reads_publish_nothing(model: ChatModel, changes: li
     model.delete_message(a, t.id, msg.id)
     model.delete_message(a, t.id, msg.id)  # the second delete changes nothing
     model.send_typing(a, t.id)
+    model.send_read_receipt(a, t.id, msg.id)
     model.list_messages(a, t.id, 10, None)
     with pytest.raises(Forbidden):
         model.send_message(b, t.id, "not a member")
     with pytest.raises(NotFound):
         model.remove_participant(a, t.id, b.user_id)
-    # a typing notification changes nothing but is announced (opt-in typing events, real-time push)
-    assert [ch.kind for ch in changes] == ["message.deleted", "typing"]
-    assert (changes[-1].actor, changes[-1].message, changes[-1].members) == (a.user_id, None, (a.user_id,))
+    # typing and a read receipt change nothing events report but are announced (typing events, real-time push,
+    # the web page)
+    assert [ch.kind for ch in changes] == ["message.deleted", "typing", "receipt"]
+    assert (changes[1].actor, changes[1].message, changes[1].members) == (a.user_id, None, (a.user_id,))
 
 
 def test_typing_and_read_receipts_are_published_for_real_time_outlets(model: ChatModel,

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from .connection import ClientIO, ClientWriter, RequestTimeoutError
 from .errors import BadRequest, EmulatorError, NotSupported, PayloadTooLarge
+from .inspector import is_inspector_path
 from .wire import JSON_TYPE, MAX_BODY_BYTES, LowerHeaders, WireApp
 
 if TYPE_CHECKING:
@@ -286,11 +287,18 @@ class RequestHandler(BaseHTTPRequestHandler):
         if sum(1 for k, _ in raw_headers if k.lower() == "transfer-encoding") > 1:
             raise BadRequest("More than one Transfer-Encoding header.")
 
-    def _log_request(self, status: object, started: float) -> None:
-        """One info line per request, so a user sees what their script did: method, path (no query), status, ms."""
+    def _log_request(self, status: object, started: float, page: bool = False) -> None:
+        """One info line per request, so a user sees what their script did: method, path (no query), status, ms;
+        also kept in the web page's ring of recent requests. The page's own requests are debug lines only."""
+        ms = (time.perf_counter() - started) * 1000
+        if page:
+            log.debug("%s %s %s %.1f ms", self.command, self.path.partition("?")[0], status, ms)
+            return
         if log.isEnabledFor(logging.INFO):
-            log.info("%s %s %s %.1f ms", self.command, self.path.partition("?")[0], status,
-                     (time.perf_counter() - started) * 1000)
+            log.info("%s %s %s %.1f ms", self.command, self.path.partition("?")[0], status, ms)
+        inspector = self.server.inspector
+        if inspector is not None:
+            inspector.requests.add(self.command, self.path, status, ms)
 
     def _dispatch(self) -> None:
         started = time.perf_counter()
@@ -309,8 +317,11 @@ class RequestHandler(BaseHTTPRequestHandler):
             self._write(*answer)
             self._log_request(answer[0], started)
             return
+        inspector = self.server.inspector
+        page = inspector is not None and is_inspector_path(self.path)
         try:
-            status, headers, payload = self.server.app.handle(self.command, self.path, hdrs, body)
+            app = inspector if page else self.server.app
+            status, headers, payload = app.handle(self.command, self.path, hdrs, body)
         except Exception:  # WireApp.handle already catches everything; this is the last line of defence
             log.exception("unhandled error for %s %s", self.command, self.path)
             status, headers, payload = WireApp.error_response(EmulatorError("An internal error occurred."))
@@ -321,7 +332,7 @@ class RequestHandler(BaseHTTPRequestHandler):
             self._log_request("dropped (fault)", started)
             return
         self._write(status, headers, payload)
-        self._log_request(status, started)
+        self._log_request(status, started, page)
 
     def _upgrade(self, raw_headers: list[tuple[str, str]], started: float) -> None:
         """Hand the connection to the real-time WebSocket (it returns when the socket ends), or refuse it."""
@@ -331,6 +342,8 @@ class RequestHandler(BaseHTTPRequestHandler):
         answer = self.server.realtime.upgrade(self.connection, self.path, raw_headers, extra)
         if answer is not None:
             self._write(*answer)
+        if self.path.startswith("/socket.io/1/websocket/"):  # the sid opens a socket: it is not logged
+            self.path = "/socket.io/1/websocket/<sid>"
         self._log_request(answer[0] if answer else "101 (socket closed)", started)
 
     # every method goes through the app, which answers 404/405 itself
