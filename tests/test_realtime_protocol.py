@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -208,3 +209,17 @@ def test_socketio_frames_format() -> None:
         '5:::{"name":"trouter.connected","args":[{"ttl":1}]}')
     assert socketio.parse('5:1+::{"name":"user.activity","args":[{"state":"active"}]}').event() == (
         "user.activity", [{"state": "active"}])
+
+
+def test_the_sid_of_a_socket_is_not_logged(emu, client, caplog: pytest.LogCaptureFixture) -> None:
+    _, token = new_user(emu)
+    with caplog.at_level("INFO", logger="azext_communication.emulator"):
+        sid = client.handshake(token)
+        ws = client.socket(sid)
+        assert ws.recv(timeout=5) == "1::"
+        ws.close()
+        deadline = time.monotonic() + 5
+        while "websocket/<sid> 101" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert "GET /socket.io/1/websocket/<sid> 101 (socket closed)" in caplog.text
+    assert sid not in caplog.text and token not in caplog.text

@@ -342,6 +342,8 @@ class RequestHandler(BaseHTTPRequestHandler):
         answer = self.server.realtime.upgrade(self.connection, self.path, raw_headers, extra)
         if answer is not None:
             self._write(*answer)
+        if self.path.startswith("/socket.io/1/websocket/"):  # the sid opens a socket: it is not logged
+            self.path = "/socket.io/1/websocket/<sid>"
         self._log_request(answer[0] if answer else "101 (socket closed)", started)
 
     # every method goes through the app, which answers 404/405 itself

@@ -197,8 +197,7 @@ class Change:
     (`topic`, `metadata`, `retentionPolicy`); `reason` is `deletedByUser` or `deletedByPolicy` for
     `thread.deleted`. `thread.propertiesUpdated` is an update that changed no topic (no system message);
     `typing` is a typing notification (`sender_display_name` as sent).
-    `typing` and `receipt` change nothing an event reports but are published too, for outlets that push them
-    (real-time notifications, the web page); the `message` of a receipt is the message read.
+    `receipt` is a read receipt (`message` is the message read), for outlets that push it (real-time).
     """
 
     kind: str
