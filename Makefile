@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 DEV_SOURCE := $(abspath $(VENV))/az-extensions
 EXT_DIR    := $(abspath $(VENV))/az-cliextensions
 
-.PHONY: demo shell test lint wheel bench venv egg-info clean
+.PHONY: demo shell test lint wheel bench venv egg-info clean test-compat
 
 $(STAMP): requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,7 @@ lint: $(STAMP)
 
 test: egg-info lint
 	$(BIN)/python -m pytest -q
+	$(MAKE) --no-print-directory test-compat
 
 wheel: $(STAMP)
 	rm -rf dist
@@ -53,3 +54,18 @@ bench: egg-info
 
 clean:
 	rm -rf build dist .demo .bench *.egg-info .pytest_cache .ruff_cache
+
+# ---- Compatibility: kept apart from the rest; `make test` runs it after the suite ----------------------------
+# Every command, live against the emulator, on the oldest azure-cli-core the extension declares
+# (azext.minCliCoreVersion; pinned in requirements-compat.txt), in a venv of its own.
+COMPAT_VENV  := .venv-260
+COMPAT_STAMP := $(COMPAT_VENV)/.installed
+
+$(COMPAT_STAMP): requirements-compat.txt
+	$(PYTHON) -m venv $(COMPAT_VENV)
+	$(COMPAT_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(COMPAT_VENV)/bin/python -m pip install --quiet -r requirements-compat.txt
+	touch $(COMPAT_STAMP)
+
+test-compat: egg-info $(COMPAT_STAMP)
+	$(COMPAT_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/test_cli_every_command.py tests/test_cli_commands.py

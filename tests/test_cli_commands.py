@@ -146,8 +146,11 @@ def test_every_command_has_examples_that_parse(cli, loader):
 
 
 def test_metadata_declares_stable_and_min_core():
+    """The oldest core declared is the one `make test-compat` runs every command on (requirements-compat.txt)."""
     meta = json.loads((ROOT / "azext_communication" / "azext_metadata.json").read_text())
-    assert meta["azext.minCliCoreVersion"] == "2.91.0"
+    compat = (ROOT / "requirements-compat.txt").read_text().splitlines()
+    assert f"azure-cli-core=={meta['azext.minCliCoreVersion']}" in compat
+    assert meta["azext.minCliCoreVersion"] == "2.60.0"
     assert meta["azext.isPreview"] is False
 
 
