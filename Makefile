@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 DEV_SOURCE := $(abspath $(VENV))/az-extensions
 EXT_DIR    := $(abspath $(VENV))/az-cliextensions
 
-.PHONY: demo shell test lint wheel bench venv egg-info clean test-compat
+.PHONY: demo shell test test-py test-js test-browser browser-deps lint wheel bench venv egg-info clean test-compat
 
 $(STAMP): requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -40,9 +40,35 @@ demo: egg-info
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-test: egg-info lint
+# Every suite; each later one runs only when the earlier ones passed.
+test: test-py test-js test-browser test-compat
+
+test-py: egg-info lint
 	$(BIN)/python -m pytest -q
-	$(MAKE) --no-print-directory test-compat
+
+# The JavaScript SDK conformance suite (tests/js/README.md): the npm SDKs, pinned by the lockfile, against the
+# emulator under `node --test`. npm ci runs again whenever package.json or the lockfile is newer than the install.
+JS_DIR   := tests/js
+JS_STAMP := $(JS_DIR)/node_modules/.installed
+
+$(JS_STAMP): $(JS_DIR)/package.json $(JS_DIR)/package-lock.json
+	cd $(JS_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(JS_STAMP)
+
+test-js: egg-info $(JS_STAMP)
+	cd $(JS_DIR) && EMULATOR_PYTHON=$(abspath $(BIN))/python node run.js
+
+# The browser tests (tests/browser): Debian's Chromium driven by playwright-core, npm packages from the lockfile.
+BROWSER_DIR := tests/browser
+$(BROWSER_DIR)/node_modules/.installed: $(BROWSER_DIR)/package-lock.json
+	cd $(BROWSER_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+browser-deps: $(BROWSER_DIR)/node_modules/.installed
+	bash scripts/install_browser.sh
+
+test-browser: egg-info browser-deps
+	cd $(BROWSER_DIR) && npm test
 
 wheel: $(STAMP)
 	rm -rf dist
@@ -53,7 +79,7 @@ bench: egg-info
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf build dist .demo .bench *.egg-info .pytest_cache .ruff_cache
+	rm -rf build dist .demo .bench *.egg-info .pytest_cache .ruff_cache $(BROWSER_DIR)/node_modules
 
 # ---- Compatibility: kept apart from the rest; `make test` runs it after the suite ----------------------------
 # Every command, live against the emulator, on the oldest azure-cli-core the extension declares

@@ -32,6 +32,8 @@ examples:
     text: az communication emulator start --event-webhook "http://localhost:7071/runtime/webhooks/EventGrid?functionName=OnChat"
   - name: Subscriptions from a file, persisted with the data, retries 100 times faster (for tests).
     text: az communication emulator start --data-dir ./chat-data --events-config events.json --event-retry-scale 0.01
+  - name: Make a retention-policy day last 1 second, so a 30-day policy deletes its thread after 30 seconds.
+    text: az communication emulator start --port 0 --retention-day-seconds 1
 """
 
 helps["communication emulator status"] = """

@@ -208,6 +208,14 @@ def load_arguments(loader: Any, _: Any) -> None:
                         "e.g. 0.01 in tests. Default 1.")
         c.argument("events_include_actor", options_list=["--events-include-actor"], action="store_true",
                    help="Send user-level event copies to the user who acted too (the older documented behaviour).")
+        c.argument("events_typing", options_list=["--events-typing"], action="store_true",
+                   help="Also emit ChatTypingIndicatorReceivedInThread, one per typing notification (off by default).")
+        c.argument("events_no_sequence_id", options_list=["--events-no-sequence-id"], action="store_true",
+                   help="Leave sequenceId out of the message events (not on Learn yet). Default: included.")
+        c.argument("retention_day_seconds", options_list=["--retention-day-seconds"], type=float,
+                   help="The length of a retention-policy day in seconds, greater than 0 and at most 31536000: a "
+                        "thread with a 30-day policy is deleted 30 x this after its creation. Default 86400; e.g. "
+                        "0.02 in tests.")
 
     # ---------------------------------------------------------------- emulator event subscriptions
     from .commands import EMULATOR_SUBSCRIPTION_COMMANDS

@@ -184,6 +184,15 @@ def test_emulator_start_failures_are_one_line(tmp_path, port: str, code: int, me
     assert "Traceback" not in result.stderr and "stopping" not in result.stderr
 
 
+@pytest.mark.parametrize("bad", ["0", "-2", "40000000"])
+def test_emulator_start_says_a_bad_retention_day_length_in_one_line(tmp_path, bad: str) -> None:
+    result = run("communication", "emulator", "start", "--port", "0", "--retention-day-seconds", bad,
+                 env={"AZURE_COMMUNICATION_EMULATOR_HOME": str(tmp_path)})
+    lines = [line for line in result.stderr.splitlines() if line.strip() and "is in preview" not in line]
+    assert result.exit_code == 2 and len(lines) == 1, result
+    assert lines[0].startswith("ERROR: Invalid --retention-day-seconds") and "greater than 0" in lines[0]
+
+
 def test_emulator_status_says_whether_one_runs_for_this_home_and_where(tmp_path) -> None:
     from emulator_process import start_emulator
 

@@ -64,3 +64,10 @@ def test_an_in_process_run_leaves_the_logger_as_it_found_it(tmp_path, monkeypatc
     assert run_emulator(port=0, access_key="not base64!", report=lambda _: None) == 2
     assert main(["--port", "0", "--access-key", "%%%", "--log-level", "DEBUG"]) == 2
     assert (list(log.handlers), log.level, log.propagate) == before
+
+
+def test_event_and_retention_options_of_api_version_2025() -> None:
+    args = build_parser().parse_args([])
+    assert (args.events_typing, args.events_sequence_id, args.retention_day_seconds) == (False, True, 86400.0)
+    args = build_parser().parse_args(["--events-typing", "--events-no-sequence-id", "--retention-day-seconds", "1"])
+    assert (args.events_typing, args.events_sequence_id, args.retention_day_seconds) == (True, False, 1.0)

@@ -274,6 +274,18 @@ def test_update_delete_soft_and_versions(model: ChatModel, clock: Clock) -> None
         model.send_message(a, t.id, "x", "markdown")
 
 
+def test_message_metadata_edit_removes_keys_set_to_empty_or_null(model: ChatModel) -> None:
+    # The service drops a message metadata key that a PATCH sets to "" (wire spec 12.2, recorded .NET run); the
+    # JavaScript SDK sends such values as given.
+    a = user(model)
+    t = make_thread(model, a)
+    m = model.send_message(a, t.id, "v1", metadata={"keep": "1", "empty": "2", "null": "3"})
+    model.update_message(a, t.id, m.id, None, {"empty": "", "null": None, "new": "4"})
+    assert model.get_message(a, t.id, m.id).metadata == {"keep": "1", "new": "4"}
+    model.update_message(a, t.id, m.id, None, {"keep": "", "new": ""})
+    assert model.get_message(a, t.id, m.id).metadata is None
+
+
 def test_topic_add_remove_system_messages(model: ChatModel) -> None:
     a, b, c = user(model), user(model), user(model)
     t = make_thread(model, a)

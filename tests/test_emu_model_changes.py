@@ -79,7 +79,9 @@ def test_refusals_no_ops_and_reads_publish_nothing(model: ChatModel, changes: li
         model.send_message(b, t.id, "not a member")
     with pytest.raises(NotFound):
         model.remove_participant(a, t.id, b.user_id)
-    assert [ch.kind for ch in changes] == ["message.deleted"]
+    # a typing notification changes nothing but is announced (opt-in typing events, real-time push)
+    assert [ch.kind for ch in changes] == ["message.deleted", "typing"]
+    assert (changes[-1].actor, changes[-1].message, changes[-1].members) == (a.user_id, None, (a.user_id,))
 
 
 def test_an_observer_writes_in_the_same_store_transaction_as_the_change(tmp_path) -> None:

@@ -52,7 +52,8 @@ DATA_KEYS = {
                           "createTime", "version"},
     "ChatThreadPropertiesUpdated": {*IN_THREAD, "editedByCommunicationIdentifier", "editTime", "properties",
                                     "metadata", "createTime", "version"},
-    "ChatThreadDeleted": {*IN_THREAD, "deletedByCommunicationIdentifier", "deleteTime", "createTime", "version"},
+    "ChatThreadDeleted": {*IN_THREAD, "deletedByCommunicationIdentifier", "reason", "deleteTime", "createTime",
+                          "version"},  # reason: events-2025 S7
     "ChatThreadParticipantAdded": {*IN_THREAD, "time", "addedByCommunicationIdentifier", "participantAdded",
                                    "createTime", "version"},
     "ChatThreadParticipantRemoved": {*IN_THREAD, "time", "removedByCommunicationIdentifier", "participantRemoved",

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from . import instances
 from .events.subscriptions import EventSettings
+from .model.retention import DAY_SECONDS, MAX_DAY_SECONDS
 from .server import IDLE_TIMEOUT, REQUEST_TIMEOUT, EmulatorServer, emulator_home
 from .wire import FAULT_MODES
 
@@ -91,6 +92,8 @@ def _positive(high: float, what: str, expected: str):
 
 _seconds = _positive(86400, "duration", "expected seconds between 0 and 86400")
 _scale = _positive(1000, "factor", "expected a number greater than 0 and at most 1000")
+_day = _positive(MAX_DAY_SECONDS, "--retention-day-seconds", f"expected seconds greater than 0 and at most "
+                 f"{MAX_DAY_SECONDS:.0f} (default {DAY_SECONDS:.0f})")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -128,6 +131,14 @@ def build_parser() -> argparse.ArgumentParser:
                         "tests (default 1).")
     p.add_argument("--events-include-actor", action="store_true",
                    help="Send user-level event copies to the user who acted too (the older documented behaviour).")
+    p.add_argument("--events-typing", action="store_true",
+                   help="Also emit ChatTypingIndicatorReceivedInThread, one per typing notification (off by default, "
+                        "as the service documents no such event).")
+    p.add_argument("--events-no-sequence-id", action="store_false", dest="events_sequence_id",
+                   help="Leave sequenceId out of the message events (it is not on Learn yet; default: included).")
+    p.add_argument("--retention-day-seconds", type=_day, default=DAY_SECONDS, metavar="SECONDS",
+                   help="Length of a retention-policy day (default 86400): a thread with a 30-day policy is deleted "
+                        "30 x SECONDS after its creation; e.g. 0.02 in tests.")
     p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
                    help="Logging level on stderr (default INFO).")
     return p
@@ -180,7 +191,7 @@ def run_emulator(host: str = "127.0.0.1", port: int = 8443, data_dir: str | None
                  access_key: str | None = None, throttle: bool = False, json_output: bool = False,
                  faults: list[str] | None = None, request_timeout: float = REQUEST_TIMEOUT,
                  idle_timeout: float = IDLE_TIMEOUT, events: EventSettings | None = None,
-                 report: Callable[[str], None] = _print_error) -> int:
+                 report: Callable[[str], None] = _print_error, retention_day_seconds: float = DAY_SECONDS) -> int:
     """Run the emulator in the foreground until SIGINT/SIGTERM; returns the exit code (0 on a clean stop,
     2 for an invalid option value, 1 when it cannot start). A start-up failure is one line, given to `report`
     (default: 'error: ...' on stderr)."""
@@ -202,7 +213,8 @@ def run_emulator(host: str = "127.0.0.1", port: int = 8443, data_dir: str | None
             fault_specs = [parse_fault(f) for f in faults or []]
             candidate = EmulatorServer(host=host, port=check_port(port), data_dir=data_dir, access_key=access_key,
                                        throttle=throttle, faults=fault_specs, request_timeout=request_timeout,
-                                       idle_timeout=idle_timeout, events=events)
+                                       idle_timeout=idle_timeout, events=events,
+                                       retention_day_seconds=retention_day_seconds)
             candidate.start()
         except (ValueError, OverflowError) as exc:
             _stop_quietly(candidate)
@@ -289,6 +301,8 @@ def main(argv: list[str] | None = None) -> int:
                             throttle=args.throttle, json_output=args.json_output, faults=args.fault,
                             request_timeout=args.request_timeout, idle_timeout=args.idle_timeout,
                             events=EventSettings(tuple(args.event_webhooks or ()), args.events_config,
-                                                 args.event_retry_scale, args.events_include_actor))
+                                                 args.event_retry_scale, args.events_include_actor,
+                                                 args.events_typing, args.events_sequence_id),
+                            retention_day_seconds=args.retention_day_seconds)
     finally:
         restore_logging()

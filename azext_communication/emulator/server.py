@@ -30,6 +30,7 @@ from .events.subscriptions import EventSettings
 from .files import open_private, private_folder
 from .http1 import RequestHandler
 from .model import ChatModel
+from .model.retention import DAY_SECONDS, Sweeper, check_day_seconds
 from .store import MemoryStore, SqliteStore, Store
 from .tokens import decode_access_key
 from .wire import FaultInjector, WireApp
@@ -136,9 +137,14 @@ class EmulatorServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, data_dir: str | os.PathLike | None = None,
                  access_key: str | None = None, throttle: bool = False, faults: list[dict] | None = None,
                  request_timeout: float = REQUEST_TIMEOUT, idle_timeout: float = IDLE_TIMEOUT,
-                 events: EventSettings | None = None) -> None:
+                 events: EventSettings | None = None, retention_day_seconds: float = DAY_SECONDS) -> None:
         if not (request_timeout > 0 and idle_timeout > 0):
             raise ValueError("timeouts must be positive")
+        try:
+            self.retention_day_seconds = check_day_seconds(retention_day_seconds)
+        except ValueError:
+            raise ValueError(f"invalid --retention-day-seconds '{retention_day_seconds}': expected seconds greater "
+                             "than 0 and at most 31536000 (default 86400)") from None
         self.request_timeout = request_timeout
         self.idle_timeout = idle_timeout
         self.host = host
@@ -162,6 +168,7 @@ class EmulatorServer:
         self.event_settings = events or EventSettings()
         self._declared = self.event_settings.declared()  # ValueError (one line) before anything starts
         self.events: EventService | None = None
+        self._sweeper: Sweeper | None = None
         self._stopped = False
 
     # ------------------------------------------------------------------ lifecycle
@@ -175,7 +182,11 @@ class EmulatorServer:
             self._lock_file.close()
             self._lock_file = None
             raise RuntimeError(f"the data folder {self.data_dir} is in use by another emulator") from None
-        return SqliteStore(self.data_dir / DB_FILE)
+        try:
+            return SqliteStore(self.data_dir / DB_FILE)
+        except BaseException:  # e.g. a data folder of a newer schema
+            self._release_lock()
+            raise
 
     def start(self) -> EmulatorServer:
         """Bind, load state and serve on a background thread; returns self."""
@@ -184,7 +195,7 @@ class EmulatorServer:
         store = self._open_store()
         try:
             resource = str(uuid.uuid5(uuid.NAMESPACE_URL, "acs-emulator:" + self.access_key))
-            self.model = ChatModel(store, resource_id=resource)
+            self.model = ChatModel(store, resource_id=resource, retention_day_seconds=self.retention_day_seconds)
             self.events = self._event_service(store)
             self.app = WireApp(self.model, self.access_key, throttle=self.throttle, events=self.events)
             for spec in self._initial_faults:
@@ -208,14 +219,18 @@ class EmulatorServer:
         except EmulatorError as exc:
             self.stop()
             raise RuntimeError(str(exc)) from None
+        # retention: after the event service, so deletions that fell due while the emulator was down (the first
+        # sweep) reach the subscriptions restored from the data folder
+        self._sweeper = Sweeper(self.model.expire_due, self.model.retention, self.model.clock)
+        self._sweeper.start()
         log.info("emulator listening on %s", self.endpoint)
         return self
 
     def _event_service(self, store: Store) -> EventService:
         """Events: the model's changes go to an outbox in the write's transaction; the service delivers them."""
         outbox = Outbox(store)
-        self.model.observers.append(observer(outbox))
         s = self.event_settings
+        self.model.observers.append(observer(outbox, typing=s.typing, sequence_id=s.sequence_id))
         return EventService(store, outbox, resource_topic(self.model.resource_id), folder=self.folder,
                             retry_scale=s.retry_scale, include_actor=s.include_actor, separate_process=True)
 
@@ -237,6 +252,8 @@ class EmulatorServer:
             self._server.close_connections()
         if self._thread is not None:
             self._thread.join(5)
+        if self._sweeper is not None:
+            self._sweeper.stop()
         if self.events is not None:
             self.events.stop()
         if self.model is not None:

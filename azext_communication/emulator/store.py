@@ -25,7 +25,11 @@ from .files import create_private
 
 log = logging.getLogger("azext_communication.emulator")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# schema -> what opening an older data folder changes on the way to the next schema. 1 -> 2 (api-version
+# 2025-03-15): thread records may carry `metadata`, `retention`, `byPolicy`, member records `meta`; all optional,
+# so records of schema 1 load as they are (no metadata, no policy) and nothing is rewritten.
+_MIGRATIONS: dict[int, str] = {1: "thread and participant metadata, retention policies (optional fields)"}
 _NO_TRANSACTION = nullcontext()
 
 
@@ -112,7 +116,19 @@ class SqliteStore(Store):
                   "PRIMARY KEY (kind, key))")
         self._committer = threading.Thread(target=self._commit_loop, name="acs-emulator-commit", daemon=True)
         self._committer.start()
-        if self.get_meta("schema") is None:
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Bring an older data folder to SCHEMA_VERSION; refuse one written by a newer emulator (one line)."""
+        found = self.get_meta("schema")
+        schema = SCHEMA_VERSION if found is None else int(found)
+        if schema > SCHEMA_VERSION:
+            self.close()
+            raise RuntimeError(f"the data folder {Path(self.path).parent} was written by a newer emulator (schema "
+                               f"{schema}; this one reads up to {SCHEMA_VERSION})")
+        for old in range(schema, SCHEMA_VERSION):
+            log.info("data folder schema %d -> %d: %s", old, old + 1, _MIGRATIONS[old])
+        if found is None or schema < SCHEMA_VERSION:
             self.set_meta("schema", str(SCHEMA_VERSION))
             self.wait_durable()
 

@@ -187,7 +187,8 @@ def _emulator_threads(server: EmulatorServer, before: set[int]) -> list[threadin
     return out
 
 
-def _build_server(home: str, retry_scale: float, include_actor: bool, **options: Any) -> EmulatorServer:
+def _build_server(home: str, retry_scale: float, include_actor: bool, typing: bool = False,
+                  sequence_id: bool = True, **options: Any) -> EmulatorServer:
     from azext_communication.emulator.events.subscriptions import EventSettings
     from azext_communication.emulator.server import HOME_ENV, EmulatorServer
 
@@ -195,8 +196,8 @@ def _build_server(home: str, retry_scale: float, include_actor: bool, **options:
         old = os.environ.get(HOME_ENV)
         os.environ[HOME_ENV] = home
         try:
-            return EmulatorServer(events=EventSettings(retry_scale=retry_scale, include_actor=include_actor),
-                                  **options)
+            return EmulatorServer(events=EventSettings(retry_scale=retry_scale, include_actor=include_actor,
+                                                       typing=typing, sequence_id=sequence_id), **options)
         finally:
             if old is None:
                 os.environ.pop(HOME_ENV, None)
@@ -208,22 +209,28 @@ def _build_server(home: str, retry_scale: float, include_actor: bool, **options:
 def local_emulator(*, home: str | os.PathLike | None = None, data_dir: str | os.PathLike | None = None,
                    access_key: str | None = None, throttle: bool = False, host: str = "127.0.0.1",
                    port: int = 0, subscriptions: Sequence[str | Mapping[str, Any]] = (),
-                   event_retry_scale: float = 1.0, events_include_actor: bool = False) -> Iterator[LocalEmulator]:
+                   event_retry_scale: float = 1.0, events_include_actor: bool = False,
+                   events_typing: bool = False, events_sequence_id: bool = True,
+                   retention_day_seconds: float = 86400.0) -> Iterator[LocalEmulator]:
     """Start an emulator (free port by default) and stop it when the block ends, even on an exception or Ctrl-C.
 
     `home` keeps its certificates and access key (default: a temporary folder removed afterwards; pass one to
     reuse certificates across emulators). `data_dir` makes state persistent (SQLite) in that folder instead.
     `subscriptions` (URLs or `--events-config` entries) are created once it listens, each validated against its
     endpoint as Event Grid does (an endpoint that fails is an `EmulatorRequestError` and nothing keeps running);
-    `event_retry_scale` compresses Event Grid's retry schedule (e.g. 0.01 in tests).
+    `event_retry_scale` compresses Event Grid's retry schedule (e.g. 0.01 in tests); `events_typing` adds the
+    opt-in typing event; `events_sequence_id=False` leaves `sequenceId` out of message events.
+    `retention_day_seconds` is the length of a retention-policy day (e.g. 0.02 makes a 30-day policy delete its
+    thread 0.6 s after creation).
     """
     own_home = home is None and data_dir is None
     folder = tempfile.mkdtemp(prefix="acs-emulator-") if own_home else str(home or data_dir)
     before = {t.ident for t in threading.enumerate()}
     server = None
     try:
-        server = _build_server(folder, event_retry_scale, events_include_actor, host=host, port=port,
-                               data_dir=data_dir, access_key=access_key, throttle=throttle)
+        server = _build_server(folder, event_retry_scale, events_include_actor, events_typing, events_sequence_id,
+                               host=host, port=port, data_dir=data_dir, access_key=access_key, throttle=throttle,
+                               retention_day_seconds=retention_day_seconds)
         server.start()
         emu = LocalEmulator(server)
         for sub in subscriptions:

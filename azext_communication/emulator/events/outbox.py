@@ -3,10 +3,14 @@
 A fact is one chat operation that produces events:
 
     {"seq": n, "op": "message.sent", "tx": "<transaction id>", "at": <epoch ms>, "actor": "<rawId>",
-     "thread": {"id", "topic", "createTime", "version", "metadata"?},
-     "members": [[rawId, displayName], ...],           # P: after the operation, before it for delete/remove
-     "message": {"id", "type", "body", "metadata", "senderName", "composeTime", "version"},   # message ops
-     "added": [[rawId, displayName], ...], "removed": [rawId, displayName]}                    # participant ops
+     "thread": {"id", "topic", "createTime", "version", "metadata"?, "retentionPolicy"?},
+     "members": [[rawId, displayName, metadata?], ...],   # P: after the operation, before it for delete/remove
+     "message": {"id", "type", "body", "metadata", "senderName", "composeTime", "version", "seq"},  # message ops
+     "added": [[rawId, displayName, metadata?], ...], "removed": [rawId, displayName, metadata?],  # participant ops
+     "reason": "deletedByUser" | "deletedByPolicy",     # thread.deleted (policy: `actor` is the thread's creator)
+     "typing": {"senderName"}}                           # typing (--events-typing)
+
+Facts written by an older emulator lack `seq`, `reason` and metadata; the builders treat them as before.
 
 With a data folder the fact is a record of the same transaction as the chat write (kind `event`), so it is on
 disk exactly when the write is; it is deleted once every subscription has handled it. Without subscriptions

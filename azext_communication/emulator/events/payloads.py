@@ -83,10 +83,24 @@ def event_time(ms: int) -> str:
     return _iso(ms, "0000Z")
 
 
-def _participant(raw: str, name: str | None) -> dict:
-    out: dict = {"participantCommunicationIdentifier": identifier(raw), "metadata": {}}
+def _participant(raw: str, name: str | None, metadata: dict | None = None) -> dict:
+    """AcsChatThreadParticipantProperties; `metadata` = the participant's (`{}` when none, S9)."""
+    out: dict = {"participantCommunicationIdentifier": identifier(raw), "metadata": dict(metadata or {})}
     if name is not None:
         out = {"displayName": name, **out}
+    return out
+
+
+def _participants(members: Iterable[list]) -> list[dict]:
+    """Fact members ([rawId, displayName] or [rawId, displayName, metadata]) as participant objects."""
+    return [_participant(*m[:3]) for m in members]
+
+
+def _thread_common(t: dict) -> dict:
+    """`properties`, thread `metadata` (top level of data, `{}` when none) and `retentionPolicy` once set (S5)."""
+    out = {"properties": {"topic": t["topic"]}, "metadata": dict(t.get("metadata") or {})}
+    if t.get("retentionPolicy"):
+        out["retentionPolicy"] = dict(t["retentionPolicy"])
     return out
 
 
@@ -122,7 +136,7 @@ class _Builder:
         })
 
     def recipients(self, members: Iterable[list]) -> list[str]:
-        return [raw for raw, _ in members if self.include_actor or raw != self.actor]
+        return [m[0] for m in members if self.include_actor or m[0] != self.actor]
 
     def copies(self, name: str, subject_id: str, data: dict, legacy_recipient: bool = True,
                members: Iterable[list] | None = None) -> None:
@@ -136,21 +150,27 @@ class _Builder:
 def _thread_created(b: _Builder) -> None:
     t, f = b.fact["thread"], b.fact
     actor = identifier(b.actor)
-    common = {"properties": {"topic": t["topic"]}, "metadata": dict(t.get("metadata") or {})}
-    parts = [_participant(raw, name) for raw, name in f["members"]]
+    common = _thread_common(t)
+    parts = _participants(f["members"])
     b.emit("ChatThreadCreated", b.actor, {"createdByCommunicationIdentifier": actor, **common, "participants": parts,
                                           "createTime": thread_time(t["createTime"]), "version": t["version"]})
-    members = [{"displayName": name or "", "memberId": raw} for raw, name in f["members"]]
+    members = [{"displayName": m[1] or "", "memberId": m[0]} for m in f["members"]]
     b.copies("ChatThreadCreatedWithUser", b.actor, {
         "createdBy": b.actor, "createdByCommunicationIdentifier": actor, **common, "members": members,
         "participants": parts, "createTime": user_time(t["createTime"]), "version": t["version"]})
 
 
 def _thread_deleted(b: _Builder) -> None:
+    """`reason` on the thread-level event only (S7). A policy deletion has no actor: the fact's actor is the
+    thread's creator (the required `deletedBy...` fields, S8) and every participant gets a copy."""
     t, at = b.fact["thread"], b.fact["at"]
     actor = identifier(b.actor)
-    b.emit("ChatThreadDeleted", b.actor, {"deletedByCommunicationIdentifier": actor, "deleteTime": thread_time(at),
-                                          "createTime": thread_time(t["createTime"]), "version": t["version"]})
+    reason = b.fact.get("reason") or "deletedByUser"
+    if reason == "deletedByPolicy":
+        b.include_actor = True
+    b.emit("ChatThreadDeleted", b.actor, {"deletedByCommunicationIdentifier": actor, "reason": reason,
+                                          "deleteTime": thread_time(at), "createTime": thread_time(t["createTime"]),
+                                          "version": t["version"]})
     b.copies("ChatThreadWithUserDeleted", b.actor, {
         "deletedBy": b.actor, "deletedByCommunicationIdentifier": actor, "deleteTime": user_time(at),
         "createTime": user_time(t["createTime"]), "version": t["version"]})
@@ -159,7 +179,7 @@ def _thread_deleted(b: _Builder) -> None:
 def _thread_updated(b: _Builder) -> None:
     t, at = b.fact["thread"], b.fact["at"]
     actor = identifier(b.actor)
-    common = {"properties": {"topic": t["topic"]}, "metadata": dict(t.get("metadata") or {})}
+    common = _thread_common(t)
     b.emit("ChatThreadPropertiesUpdated", b.actor, {
         "editedByCommunicationIdentifier": actor, "editTime": thread_time(at), **common,
         "createTime": thread_time(t["createTime"]), "version": t["version"]})
@@ -175,8 +195,9 @@ def _participants_changed(b: _Builder, added: bool) -> None:
     changed = f["added"] if added else [f["removed"]]
     thread_name = "ChatThreadParticipantAdded" if added else "ChatThreadParticipantRemoved"
     user_name = "ChatParticipantAddedToThreadWithUser" if added else "ChatParticipantRemovedFromThreadWithUser"
-    for raw, name in changed:
-        who = {f"participant{verb.capitalize()}": _participant(raw, name)}
+    for m in changed:
+        raw = m[0]
+        who = {f"participant{verb.capitalize()}": _participant(*m[:3])}
         b.emit(thread_name, raw, {"time": thread_time(at), **by, **who, "createTime": thread_time(t["createTime"]),
                                   "version": t["version"]})
         b.copies(user_name, raw, {"time": user_time(at), **by, **who, "createTime": user_time(t["createTime"]),
@@ -189,6 +210,8 @@ def _message(b: _Builder, change: str) -> None:
     common = {"messageId": msg["id"], "senderCommunicationIdentifier": sender,
               "senderDisplayName": msg.get("senderName") or "", "type": _message_type(msg["type"]),
               "version": int(msg["version"])}
+    if "seq" in msg:  # S2: the chat sequence number as a JSON number (facts of older emulators have none)
+        common["sequenceId"] = int(msg["seq"])
     body = {} if change == "Deleted" else {"messageBody": msg["body"], "metadata": dict(msg.get("metadata") or {})}
     when = {"Edited": "editTime", "Deleted": "deleteTime"}.get(change)
     thread_stamp = {when: thread_time(at)} if when else {}
@@ -199,7 +222,19 @@ def _message(b: _Builder, change: str) -> None:
         **user_stamp, **body, **common, "senderId": b.actor, "composeTime": user_time(msg["composeTime"])})
 
 
+def _typing(b: _Builder) -> None:
+    """S3 (--events-typing): thread level only, the 4 documented keys; none above 20 participants."""
+    if len(b.fact["members"]) > c.MAX_TYPING_PARTICIPANTS:
+        return
+    data: dict = {"senderCommunicationIdentifier": identifier(b.actor)}
+    name = (b.fact.get("typing") or {}).get("senderName")
+    if name is not None:
+        data["senderDisplayName"] = name
+    b.emit("ChatTypingIndicatorReceivedInThread", b.actor, data)
+
+
 _OPS = {
+    "typing": _typing,
     "thread.created": _thread_created,
     "thread.deleted": _thread_deleted,
     "thread.updated": _thread_updated,

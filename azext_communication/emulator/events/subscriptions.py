@@ -288,6 +288,8 @@ class EventSettings:
     config: str | None = None
     retry_scale: float = 1.0
     include_actor: bool = False
+    typing: bool = False  # --events-typing: ChatTypingIndicatorReceivedInThread per typing notification
+    sequence_id: bool = True  # --events-no-sequence-id: message events without sequenceId (Learn-only fidelity)
 
     def declared(self) -> list[Subscription]:
         """Subscriptions from --event-webhook and --events-config; ValueError (one line) for bad input."""

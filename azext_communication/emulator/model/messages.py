@@ -145,7 +145,8 @@ class Messages:
         m.version = str(max(now, int(m.version) + 1))
 
     def update(self, caller: Caller, tid: str, mid: str, content: object = None, metadata: object = None) -> Change:
-        """Edit own message: sets editedOn, bumps version; metadata merges (null removes a key)."""
+        """Edit own message: sets editedOn, bumps version; metadata merges (null or "" removes a key, as the
+        service does for an empty value)."""
         if content is not None and (not isinstance(content, str) or not content):
             raise BadRequest("The message content must be a non-empty string.", code="ValidationError")
         meta = check_metadata(metadata)
@@ -155,7 +156,7 @@ class Messages:
         new_meta = dict(m.metadata or {})
         if meta:
             for k, v in meta.items():
-                if v is None:
+                if v is None or v == "":
                     new_meta.pop(k, None)
                 else:
                     new_meta[k] = v
@@ -183,10 +184,11 @@ class Messages:
             save_message(self.store, t, m)
         return Change("message.deleted", t, caller.user_id, now, t.member_ids(), message=m)
 
-    def typing(self, caller: Caller, tid: str, sender_display_name: object = None) -> None:
-        """Typing notifications are stateless; only the access rules apply."""
-        check_display_name(sender_display_name)
-        self.threads.member_thread(caller, tid)
+    def typing(self, caller: Caller, tid: str, sender_display_name: object = None) -> Change:
+        """Typing notifications are stateless; only the access rules apply. The change is for observers only."""
+        name = check_display_name(sender_display_name)
+        t = self.threads.member_thread(caller, tid)
+        return Change("typing", t, caller.user_id, self.clock(), t.member_ids(), sender_display_name=name)
 
     # ------------------------------------------------------------------ read receipts
     def send_receipt(self, caller: Caller, tid: str, mid: object) -> None:

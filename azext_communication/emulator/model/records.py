@@ -53,6 +53,7 @@ class ParticipantSpec:
     raw_id: str
     display_name: str | None = None
     share_history_ms: int = 0
+    metadata: dict | None = None  # api-version 2025-03-15; None = never given
 
 
 @dataclass
@@ -61,10 +62,14 @@ class Member:
     display_name: str | None
     share_history_ms: int
     removed_ms: int | None = None
+    metadata: dict | None = None  # None = never given (omitted on the wire), {} = given empty
 
     def record(self) -> dict:
-        return {"raw": self.raw_id, "name": self.display_name, "share": self.share_history_ms,
-                "removed": self.removed_ms}
+        out = {"raw": self.raw_id, "name": self.display_name, "share": self.share_history_ms,
+               "removed": self.removed_ms}
+        if self.metadata is not None:
+            out["meta"] = self.metadata
+        return out
 
 
 @dataclass
@@ -115,11 +120,28 @@ class Thread:
     messages: list[Message] = field(default_factory=list)  # index = seq - 1
     by_id: dict[str, Message] = field(default_factory=dict)
     receipts: dict[str, Receipt] = field(default_factory=dict)
+    metadata: dict | None = None  # None = never given (omitted on the wire), {} = given empty
+    retention: dict | None = None  # the policy as set: {"kind": "none"} or {"kind": "threadCreationDate", ...}
+    deleted_by_policy: bool = False
 
     def record(self) -> dict:
-        return {"id": self.id, "topic": self.topic, "created": self.created_ms, "createdBy": self.created_by,
-                "deleted": self.deleted_ms, "seq": self.seq, "lastId": self.last_id,
-                "lastMessage": self.last_message_ms, "activity": self.activity_ms}
+        out = {"id": self.id, "topic": self.topic, "created": self.created_ms, "createdBy": self.created_by,
+               "deleted": self.deleted_ms, "seq": self.seq, "lastId": self.last_id,
+               "lastMessage": self.last_message_ms, "activity": self.activity_ms}
+        if self.metadata is not None:
+            out["metadata"] = self.metadata
+        if self.retention is not None:
+            out["retention"] = self.retention
+        if self.deleted_by_policy:
+            out["byPolicy"] = True
+        return out
+
+    @property
+    def retention_days(self) -> int | None:
+        """Days after creation at which the policy deletes the thread; None without a threadCreationDate policy."""
+        if self.retention and self.retention.get("kind") == "threadCreationDate":
+            return int(self.retention["deleteThreadAfterDays"])
+        return None
 
     def active_members(self) -> list[Member]:
         return [m for m in self.members.values() if m.removed_ms is None]
@@ -166,20 +188,29 @@ class Page:
 class Change:
     """What one successful chat write did, with what an observer (e.g. an event outbox) needs to describe it.
 
-    `kind` is one of CHANGE_KINDS; `actor` is the caller's raw id; `members` are the raw ids of the thread's
+    `kind` is one of CHANGE_KINDS; `actor` is the caller's raw id (None for a deletion by the retention policy,
+    which has no actor); `members` are the raw ids of the thread's
     participants after the write (before it for `thread.deleted` and `participant.removed`, so the removed user
     is included); `participants` are the members added or removed; `message` is the message written (for
     `thread.topicUpdated`, the topicUpdated system message). `at_ms` is the model time of the write.
+    The thread's `metadata` and `retention` are as after the write. `updated` names what a thread update changed
+    (`topic`, `metadata`, `retentionPolicy`); `reason` is `deletedByUser` or `deletedByPolicy` for
+    `thread.deleted`. `thread.propertiesUpdated` is an update that changed no topic (no system message);
+    `typing` is a typing notification (`sender_display_name` as sent).
     """
 
     kind: str
     thread: Thread
-    actor: str
+    actor: str | None
     at_ms: int
     members: tuple[str, ...] = ()
     participants: tuple[Member, ...] = ()
     message: Message | None = None
+    updated: tuple[str, ...] = ()
+    reason: str | None = None
+    sender_display_name: str | None = None
 
 
-CHANGE_KINDS = ("thread.created", "thread.topicUpdated", "thread.deleted", "participants.added",
-                "participant.removed", "message.sent", "message.edited", "message.deleted")
+CHANGE_KINDS = ("thread.created", "thread.topicUpdated", "thread.propertiesUpdated", "thread.deleted",
+                "participants.added", "participant.removed", "message.sent", "message.edited", "message.deleted",
+                "typing")

@@ -17,7 +17,18 @@ from .identifiers import validate_raw_id
 from .identities import Identities
 from .persist import save_member, save_message, save_thread
 from .records import Caller, Change, Member, Message, Page, ParticipantSpec, Thread
-from .rules import MAX_BATCH, MAX_PARTICIPANTS, check_topic
+from .rules import (
+    MAX_BATCH,
+    MAX_PARTICIPANTS,
+    check_map_metadata,
+    check_metadata_size,
+    check_retention,
+    check_topic,
+    merge_metadata,
+)
+
+# keys of a thread update (PATCH body) beside the topic, api-version 2025-03-15
+THREAD_PROPERTIES = ("topic", "metadata", "retentionPolicy")
 
 
 def require_chat(caller: Caller) -> None:
@@ -44,14 +55,16 @@ class Threads:
         self.threads: dict[str, Thread] = {}
         self.memberships: dict[str, list[str]] = {}  # user -> thread ids (current and former)
         self.idempotency: dict[str, dict] = {}
-        for key, r in store.load("thread"):
+        for key, r in store.load("thread"):  # records of schema 1 have no metadata / retention / byPolicy
             self.threads[key] = Thread(r["id"], r["topic"], r["created"], r["createdBy"], r.get("deleted"),
                                        r.get("seq", 0), r.get("lastId", 0), r.get("lastMessage"),
-                                       r.get("activity", r["created"]))
+                                       r.get("activity", r["created"]), metadata=r.get("metadata"),
+                                       retention=r.get("retention"), deleted_by_policy=bool(r.get("byPolicy")))
         for key, r in store.load("member"):
             t = self.threads.get(key.split("|", 1)[0])
             if t is not None:
-                t.members[r["raw"]] = Member(r["raw"], r.get("name"), r.get("share", 0), r.get("removed"))
+                t.members[r["raw"]] = Member(r["raw"], r.get("name"), r.get("share", 0), r.get("removed"),
+                                             r.get("meta"))
                 self.memberships.setdefault(r["raw"], []).append(t.id)
 
     def load_idempotency(self) -> None:
@@ -87,7 +100,7 @@ class Threads:
             lst.append(tid)
 
     def _add_member(self, t: Thread, p: ParticipantSpec) -> Member:
-        m = Member(p.raw_id, p.display_name, p.share_history_ms)
+        m = Member(p.raw_id, p.display_name, p.share_history_ms, metadata=p.metadata)
         t.members.pop(p.raw_id, None)
         t.members[p.raw_id] = m
         save_member(self.store, t, m)
@@ -111,14 +124,23 @@ class Threads:
 
     # ------------------------------------------------------------------ threads
     def create(self, caller: Caller, topic: object, participants: list[ParticipantSpec],
-               request_id: str | None = None) -> tuple[Thread, list[dict], Change | None]:
+               request_id: str | None = None, props: dict | None = None) -> tuple[Thread, list[dict], Change | None]:
         """Create a thread with the caller plus valid participants; (thread, invalidParticipants, change).
 
-        A repeated `repeatability-request-id` returns the original thread and no change."""
+        `props` holds the `metadata` / `retentionPolicy` of the request when its api-version has them (absent key
+        = not given). A repeated `repeatability-request-id` returns the original thread and no change."""
         require_chat(caller)
         if not caller.full_chat:
             raise Forbidden("The access token scope does not allow creating threads.")
         topic = check_topic(topic)
+        props = props or {}
+        metadata = None
+        if props.get("metadata") is not None:
+            metadata = check_metadata_size(check_map_metadata(props["metadata"], "thread"), "thread")
+        retention = None
+        if "retentionPolicy" in props:
+            raw = props["retentionPolicy"]
+            retention = {"kind": "none"} if raw is None else check_retention(raw)
         if len(participants) > MAX_BATCH:
             raise BadRequest(f"At most {MAX_BATCH} participants can be added at once.", code="ValidationError")
         idem_key = f"{caller.user_id}|{request_id}" if request_id else None
@@ -136,7 +158,7 @@ class Threads:
                 raise BadRequest(f"A thread can have at most {MAX_PARTICIPANTS} participants.",
                                  code="ValidationError")
             tid = "19:" + base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=") + "1@thread.v2"
-            t = Thread(tid, topic, now, caller.user_id, activity_ms=now)
+            t = Thread(tid, topic, now, caller.user_id, activity_ms=now, metadata=metadata, retention=retention)
             added = tuple(self._add_member(t, p) for p in ordered)
             self.threads[tid] = t
             self.system_message(t, "participantAdded", _participants_content(t.members.values(), caller.user_id))
@@ -148,19 +170,39 @@ class Threads:
                     self.store.put("idem", idem_key, self.idempotency[idem_key])
             return t, invalid, Change("thread.created", t, caller.user_id, now, t.member_ids(), added)
 
-    def update_topic(self, caller: Caller, tid: str, topic: object) -> Change | None:
-        """Change the topic (chat scope); adds a topicUpdated system message. `None` is a no-op."""
+    def update(self, caller: Caller, tid: str, body: dict) -> Change | None:
+        """Apply a thread PATCH (merge patch): `topic` (None = unchanged), `metadata` merged key-wise (a null or ""
+        value deletes the key, null clears the map), `retentionPolicy` replaced whole (null = none).
+
+        Everything is checked before anything changes; `{}` (or only a null topic) is a no-op (None)."""
         t = self.member_thread(caller, tid)
         if not caller.full_chat:
             raise Forbidden("The access token scope does not allow updating threads.")
-        if topic is None:
+        topic = body.get("topic")
+        topic = None if topic is None else check_topic(topic)
+        updated = [] if topic is None else ["topic"]
+        metadata = t.metadata
+        if "metadata" in body:
+            raw = body["metadata"]
+            metadata = {} if raw is None else merge_metadata(t.metadata, check_map_metadata(raw, "thread", patch=True))
+            check_metadata_size(metadata, "thread")
+            updated.append("metadata")
+        retention = t.retention
+        if "retentionPolicy" in body:
+            raw = body["retentionPolicy"]
+            retention = {"kind": "none"} if raw is None else check_retention(raw)
+            updated.append("retentionPolicy")
+        if not updated:
             return None
-        topic = check_topic(topic)
         with self.store.transaction():
-            t.topic = topic
-            m = self.system_message(t, "topicUpdated", {"topic": topic, "initiator": caller.user_id})
+            t.metadata, t.retention = metadata, retention
+            m = None
+            if topic is not None:
+                t.topic = topic
+                m = self.system_message(t, "topicUpdated", {"topic": topic, "initiator": caller.user_id})
             save_thread(self.store, t)
-        return Change("thread.topicUpdated", t, caller.user_id, m.created_ms, t.member_ids(), message=m)
+        kind, at = ("thread.topicUpdated", m.created_ms) if m else ("thread.propertiesUpdated", self.clock())
+        return Change(kind, t, caller.user_id, at, t.member_ids(), message=m, updated=tuple(updated))
 
     def delete(self, caller: Caller, tid: str) -> Change:
         """Mark the thread deleted; afterwards every thread-scoped call answers 404."""
@@ -171,7 +213,15 @@ class Threads:
             t.deleted_ms = self.clock()
             t.activity_ms = max(t.activity_ms, t.deleted_ms)
             save_thread(self.store, t)
-        return Change("thread.deleted", t, caller.user_id, t.deleted_ms, t.member_ids())
+        return Change("thread.deleted", t, caller.user_id, t.deleted_ms, t.member_ids(), reason="deletedByUser")
+
+    def delete_by_policy(self, t: Thread, now: int) -> Change:
+        """The retention policy's deletion: what `delete` does, without an actor (caller holds a transaction)."""
+        t.deleted_ms = now
+        t.deleted_by_policy = True
+        t.activity_ms = max(t.activity_ms, now)
+        save_thread(self.store, t)
+        return Change("thread.deleted", t, None, now, t.member_ids(), reason="deletedByPolicy")
 
     def list(self, caller: Caller, max_page_size: int, start_ms: int | None, cursor: dict | None = None) -> Page:
         """Threads the caller is or was in, most recent activity first."""

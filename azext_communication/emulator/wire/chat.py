@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from ..errors import BadRequest, NotFound
 from ..model import Caller, ParticipantSpec, parse_identifier
-from ..model.rules import check_display_name
+from ..model.rules import check_display_name, check_map_metadata, check_metadata_size
 from .http import ApiVersions, Request, Result, allow, page_size, parse_time, skip, start_time
 from .paging import cursor, paged
 from .shapes import shape_for
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 CHAT_API_VERSIONS = ApiVersions(
     "2020-09-21-preview2", "2020-11-01-preview3", "2021-01-27-preview4", "2021-03-01-preview5", "2021-03-07",
     "2021-04-05-preview6", "2021-09-07", "2023-11-07", "2023-11-15-preview", "2024-03-01-preview", "2024-03-07",
-    "2024-03-15-preview", "2025-03-15",
+    "2024-03-15-preview", "2024-06-05-preview", "2025-03-15",
 )
 _THREAD_ID_RE = re.compile(r"^19:\S+@thread(\.[A-Za-z0-9]+)?$")
 
@@ -51,7 +51,8 @@ def _check_route(req: Request, rest: list[str]) -> None:
         raise NotFound("Not Found")
 
 
-def _participants(items: object) -> list[ParticipantSpec]:
+def _participants(items: object, with_metadata: bool = False) -> list[ParticipantSpec]:
+    """Participants of a create or add request; `metadata` only at api-versions that have it (else ignored)."""
     if items is None:
         return []
     if not isinstance(items, list):
@@ -64,8 +65,18 @@ def _participants(items: object) -> list[ParticipantSpec]:
         name = check_display_name(p.get("displayName"))
         share = p.get("shareHistoryTime")
         share_ms = 0 if share is None else parse_time(share, "shareHistoryTime")
-        out.append(ParticipantSpec(raw, name, max(0, share_ms)))
+        meta = p.get("metadata") if with_metadata else None
+        if meta is not None:
+            meta = check_metadata_size(check_map_metadata(meta, "participant"), "participant")
+        out.append(ParticipantSpec(raw, name, max(0, share_ms), meta))
     return out
+
+
+def _thread_props(call: _Call, body: dict, keys: tuple[str, ...]) -> dict:
+    """The keys of a create/PATCH body the request's api-version knows (older versions ignore the 2025 fields)."""
+    if not call.shape.thread_props:
+        keys = tuple(k for k in keys if k == "topic")
+    return {k: body[k] for k in keys if k in body}
 
 
 def _thread_id(raw: str) -> str:
@@ -125,9 +136,10 @@ def _threads(call: _Call) -> Result:
     if req.method == "POST":
         call.hit("thread.create")
         body = req.json()
-        parts = _participants(body.get("participants"))
+        parts = _participants(body.get("participants"), call.shape.thread_props)
         rid = req.headers.get("repeatability-request-id") or None
-        t, invalid = model.create_thread(call.caller, body.get("topic"), parts, rid)
+        props = _thread_props(call, body, ("metadata", "retentionPolicy"))
+        t, invalid = model.create_thread(call.caller, body.get("topic"), parts, rid, props)
         out: dict = {"chatThread": call.shape.thread(t)}
         if invalid:
             out["invalidParticipants"] = invalid
@@ -146,7 +158,8 @@ def _thread(call: _Call, tid: str) -> Result:
         return 200, call.shape.thread(model.get_thread(call.caller, tid)), call.hdrs
     if req.method == "PATCH":
         call.hit("thread.update", tid, per_user=False)
-        model.update_topic(call.caller, tid, req.json(required=False).get("topic"))
+        body = req.json(required=False)
+        model.update_thread(call.caller, tid, _thread_props(call, body, ("topic", "metadata", "retentionPolicy")))
         return 204, None, call.hdrs
     call.hit("thread.delete")
     model.delete_thread(call.caller, tid)
@@ -201,7 +214,8 @@ def _participants_route(call: _Call, tid: str, rest: list[str]) -> Result:
         return call.page("participants", page, size, call.shape.member)
     call.hit("participants.change", tid, per_user=False)
     if rest[2].lower() == ":add":
-        invalid = model.add_participants(call.caller, tid, _participants(req.json().get("participants")))
+        parts = _participants(req.json().get("participants"), call.shape.thread_props)
+        invalid = model.add_participants(call.caller, tid, parts)
         return 201, ({"invalidParticipants": invalid} if invalid else {}), call.hdrs
     model.remove_participant(call.caller, tid, parse_identifier(req.json()))
     return 204, None, call.hdrs

@@ -8,13 +8,31 @@ import time
 
 from ..model import Member, Message, Receipt, Thread, identifier_model
 
-# response field -> the first api-version whose responses carry it (previews follow their date)
+# response field -> the first stable api-version whose responses carry it (previews follow their date, except
+# for what PREVIEW_FIELDS grants them)
 FIELDS_SINCE = {
     "ChatMessage.metadata": "2021-09-07",
     "ChatMessageContent.attachments": "2023-11-07",
     "CommunicationIdentifierModel.microsoftTeamsApp": "2024-03-07",
+    "ChatThreadProperties.metadata": "2025-03-15",  # + ChatParticipant.metadata, ChatThreadProperties.retentionPolicy
+    "ChatMessageContent.attachments.text": "2025-03-15",  # `attachments: []` on text messages too (wire 12.6 #14)
+}
+# previews that carry a field before the stable version that introduced it (wire spec 12.5): by name, never by
+# comparing version strings (these previews sort before 2025-03-15)
+PREVIEW_FIELDS = {
+    "2024-03-15-preview": ("ChatThreadProperties.metadata",),
+    "2024-06-05-preview": ("ChatThreadProperties.metadata", "ChatThreadProperties.messagingPolicy"),
 }
 LATEST_CHAT_VERSION = "2025-03-15"
+NO_RETENTION = {"kind": "none"}
+
+
+def has_field(version: str, name: str) -> bool:
+    """Whether responses (and requests) of an accepted chat api-version carry a version-dependent field."""
+    if name in PREVIEW_FIELDS.get(version, ()):
+        return True
+    since = FIELDS_SINCE.get(name)
+    return since is not None and version[:10] >= since  # "2023-11-15-preview": what came before its date
 
 
 def fmt_time(ms: int) -> str:
@@ -33,11 +51,14 @@ class Shape:
     """The chat JSON of one api-version: which version-dependent fields its responses carry."""
 
     def __init__(self, version: str) -> None:
-        day = version[:10]  # "2023-11-15-preview" -> "2023-11-15": a preview has what came before its date
         self.version = version
-        self.metadata = day >= FIELDS_SINCE["ChatMessage.metadata"]
-        self.attachments = day >= FIELDS_SINCE["ChatMessageContent.attachments"]
-        self.teams_app = day >= FIELDS_SINCE["CommunicationIdentifierModel.microsoftTeamsApp"]
+        self.metadata = has_field(version, "ChatMessage.metadata")
+        self.attachments = has_field(version, "ChatMessageContent.attachments")
+        self.text_attachments = has_field(version, "ChatMessageContent.attachments.text")
+        self.teams_app = has_field(version, "CommunicationIdentifierModel.microsoftTeamsApp")
+        # thread metadata, retention policy and participant metadata (requests too: older versions ignore them)
+        self.thread_props = has_field(version, "ChatThreadProperties.metadata")
+        self.messaging_policy = has_field(version, "ChatThreadProperties.messagingPolicy")
 
     def ident(self, raw: str) -> dict:
         """CommunicationIdentifierModel; before microsoftTeamsApp existed, a bot's id is only a rawId."""
@@ -45,22 +66,24 @@ class Shape:
             return {"rawId": raw}
         return identifier_model(raw)
 
-    def participant(self, raw: str, name: str | None, share_ms: int) -> dict:
+    def participant(self, raw: str, name: str | None, share_ms: int, metadata: dict | None = None) -> dict:
         out: dict = {"communicationIdentifier": self.ident(raw)}
         if name is not None:
             out["displayName"] = name
         out["shareHistoryTime"] = fmt_time(share_ms)
+        if metadata is not None and self.thread_props:
+            out["metadata"] = dict(metadata)
         return out
 
     def member(self, m: Member) -> dict:
-        return self.participant(m.raw_id, m.display_name, m.share_history_ms)
+        return self.participant(m.raw_id, m.display_name, m.share_history_ms, m.metadata)
 
     def message(self, msg: Message) -> dict:
         """ChatMessage (optional fields omitted when unset)."""
         c = msg.content
         if msg.type in ("text", "html"):
             content: dict = {"message": c.get("message", "")}
-            if msg.type == "html" and self.attachments:
+            if self.text_attachments or (msg.type == "html" and self.attachments):
                 content["attachments"] = []
         elif msg.type == "topicUpdated":
             content = {"topic": c.get("topic", ""), "initiatorCommunicationIdentifier": self.ident(c["initiator"])}
@@ -88,6 +111,12 @@ class Shape:
                "createdByCommunicationIdentifier": self.ident(t.created_by)}
         if t.deleted_ms is not None:
             out["deletedOn"] = fmt_time(t.deleted_ms)
+        if self.thread_props:
+            if t.metadata is not None:
+                out["metadata"] = dict(t.metadata)
+            out["retentionPolicy"] = dict(t.retention or NO_RETENTION)
+        if self.messaging_policy:
+            out["messagingPolicy"] = {"textOnlyChat": False}
         return out
 
     @staticmethod
