@@ -90,6 +90,8 @@ class ProcessLink:
             if proc is not None:
                 self._read(proc)
                 code = proc.wait()
+                with contextlib.suppress(OSError):
+                    proc.stdout.close()
             if self._closing.is_set():
                 return
             if time.monotonic() - started > STABLE_SECONDS:
@@ -107,6 +109,8 @@ class ProcessLink:
         with self._write:
             if self._closing.is_set():
                 return None
+            with contextlib.suppress(OSError):
+                self.proc.stdin.close()  # the dead child's pipe
             try:
                 self.proc = self._spawn()
             except OSError as exc:
