@@ -82,15 +82,18 @@ clean:
 	rm -rf build dist .demo .bench *.egg-info .pytest_cache .ruff_cache $(BROWSER_DIR)/node_modules
 
 # ---- Compatibility: kept apart from the rest; `make test` runs it after the suite ----------------------------
-# Every command, live against the emulator, on the oldest azure-cli-core the extension declares
-# (azext.minCliCoreVersion; pinned in requirements-compat.txt), in a venv of its own.
-COMPAT_VENV  := .venv-260
-COMPAT_STAMP := $(COMPAT_VENV)/.installed
+# Every command, live against the emulator, on an older azure-cli and its own core, in a venv per version: 2.60
+# in `make test`; `make test-compat COMPAT_CORE=2.57.0` checks the oldest the extension declares
+# (azext.minCliCoreVersion). Other pins: requirements-compat.txt.
+COMPAT_CORE  ?= 2.60.0
+COMPAT_VENV  := .venv-$(subst .,,$(basename $(COMPAT_CORE)))
+COMPAT_STAMP := $(COMPAT_VENV)/.installed-$(COMPAT_CORE)
 
 $(COMPAT_STAMP): requirements-compat.txt
 	$(PYTHON) -m venv $(COMPAT_VENV)
 	$(COMPAT_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(COMPAT_VENV)/bin/python -m pip install --quiet -r requirements-compat.txt
+	$(COMPAT_VENV)/bin/python -m pip install --quiet -r requirements-compat.txt \
+		azure-cli==$(COMPAT_CORE) azure-cli-core==$(COMPAT_CORE)
 	touch $(COMPAT_STAMP)
 
 test-compat: egg-info $(COMPAT_STAMP)

@@ -1,6 +1,6 @@
 """Every command of the extension, run at least once live against the emulator, through whichever azure-cli-core
-this interpreter has: the whole suite runs it on the pinned core, and `make test-compat` runs it (with the command
-table checks) on the oldest core the extension declares it supports (`azext.minCliCoreVersion`)."""
+this interpreter has: the whole suite runs it on the pinned core, and `make test-compat` (with the command table
+checks) on azure-cli 2.60, or with COMPAT_CORE=2.57.0 on the oldest core the extension declares."""
 
 from __future__ import annotations
 
