@@ -88,6 +88,26 @@ def cf_chat_thread(cli_ctx: Any, kwargs: dict[str, Any]) -> Any:
     return ChatThreadClient(endpoint, _token_credential(access_token), thread_id, **options)
 
 
+def cf_chat_2025(cli_ctx: Any, kwargs: dict[str, Any]) -> Any:
+    """The api-version 2025-03-15 operations (metadata, retention) of `thread create|show|update` and
+    `participant add|list`: the chat SDK's generated client, built as ChatClient builds it (bearer credential
+    policy, SDK moniker) with the same options as every other command, plus the api_version (see _chat2025.py)."""
+    from azure.communication.chat._generated import AzureCommunicationChatService
+    from azure.communication.chat._version import SDK_MONIKER
+    from azure.core.pipeline.policies import BearerTokenCredentialPolicy
+
+    from ._chat2025 import API_VERSION, Chat2025
+
+    endpoint = kwargs.pop("endpoint")
+    access_token = kwargs.pop("access_token")
+    options = _client_options(cli_ctx, "chat", endpoint, kwargs)
+    update_error_context(api_version=API_VERSION)
+    service = AzureCommunicationChatService(
+        endpoint=endpoint, authentication_policy=BearerTokenCredentialPolicy(_token_credential(access_token)),
+        sdk_moniker=SDK_MONIKER, api_version=API_VERSION, **options)
+    return Chat2025(service, kwargs.pop("thread_id", None))
+
+
 # A polling command bounds every call: few SDK retries (the poller backs off on its own, within --timeout) and a
 # read timeout well under the command's, unless AZURE_COMMUNICATION_TIMEOUT says otherwise.
 POLL_RETRIES = 2

@@ -163,6 +163,30 @@ CHAT_403_CAUSES = ("Possible causes: the user is not (or no longer) a participan
 CHAT_401_CAUSES = ("Possible causes: it has expired, was revoked, its user was deleted, or it belongs to another "
                    "Communication Services resource.")
 NEW_CHAT_TOKEN = "Get a new one with 'az communication identity token issue --scope chat --user <user id>'."
+UNKNOWN_TOKEN_HINT = ("Likely cause: this endpoint does not know the token: it was issued by another resource or "
+                      "emulator, or by this emulator before it was restarted without --data-dir (which forgets every "
+                      "user and token).")
+_LOOPBACK_HOSTS = ("localhost", "::1", "[::1]")
+
+
+def is_local_endpoint(endpoint: str | None) -> bool:
+    """Whether an endpoint is on this machine (where an emulator, not the service, answers)."""
+    from urllib.parse import urlparse
+
+    try:
+        host = (urlparse(endpoint or "").hostname or "").lower()
+    except ValueError:
+        return False
+    return host in _LOOPBACK_HOSTS or host.startswith("127.")
+
+
+def _unknown_token(message: str, ctx: dict[str, Any]) -> bool:
+    """Whether a refused token looks unknown to the endpoint: the service says its signature is invalid, or a local
+    endpoint (an emulator) refuses it without saying why. The emulator signs its tokens with a key made at
+    start-up, so after a restart without --data-dir it answers "signature is invalid" for every earlier token."""
+    if "signature" in message.lower():
+        return True
+    return is_local_endpoint(ctx.get("endpoint")) and not says_why(message, 401)
 
 
 def says_why(message: str | None, status: int | None = None) -> bool:
@@ -183,6 +207,16 @@ def _names_the_subject(message: str, ctx: dict[str, Any]) -> bool:
     return not says_why(message, 404) or any(i in message for i in ids)
 
 
+_API_VERSION_CODES = frozenset({"unsupportedapiversion", "invalidapiversion", "apiversionunspecified"})
+_API_VERSION_TEXT = re.compile(r"(?i)api[- ]?version")
+
+
+def refuses_api_version(code: str | None, message: str | None) -> bool:
+    """Whether a 400 says the request's api-version is unknown to the endpoint (the codes of ASP.NET API
+    versioning, which the service and the emulator use, or a message about the api-version)."""
+    return str(code or "").lower() in _API_VERSION_CODES or bool(_API_VERSION_TEXT.search(message or ""))
+
+
 def _http_error(ex: Any, ctx: dict[str, Any]) -> AzCLIError:
     status = getattr(ex, "status_code", None)
     code, message = _service_error(ex)
@@ -201,6 +235,8 @@ def _http_error(ex: Any, ctx: dict[str, Any]) -> AzCLIError:
                 "AZURE_COMMUNICATION_CONNECTION_STRING (copy it again from the resource or the emulator output)."
             )
         causes = "" if says_why(message, status) else " " + CHAT_401_CAUSES
+        if _unknown_token(message, ctx):
+            causes += " " + UNKNOWN_TOKEN_HINT
         return UnauthorizedError(
             f"The access token was refused: {_reason(message)} ({status_text}).{causes} {NEW_CHAT_TOKEN}"
         )
@@ -210,6 +246,11 @@ def _http_error(ex: Any, ctx: dict[str, Any]) -> AzCLIError:
     if status == 404:
         extra = "" if _names_the_subject(message, ctx) else f": {_reason(message)}"
         return ResourceNotFoundError(f"{_what_was_not_found(ctx)} was not found ({status_text}{extra}).")
+    if status == 400 and ctx.get("api_version") and refuses_api_version(code, message):
+        return BadRequestError(
+            f"This command needs chat api-version {ctx['api_version']}, and {ctx.get('endpoint') or 'the endpoint'} "
+            f"refused it ({detail})."
+        )
     if status == 400:
         return BadRequestError(f"The service refused the request ({detail}).")
     if status == 413:

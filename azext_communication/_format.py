@@ -3,14 +3,17 @@ the small helpers that make a message readable on one line (also the line `messa
 
 Why: the JSON shapes nest identifiers and content objects, which `-o table` would otherwise drop or print as
 unreadable columns, and raw ids (79 characters) or microsecond timestamps would push rows far past a
-terminal's width. Every table fits in TABLE_WIDTH columns: people are shown by display name when it is
-known, else by a short id; times to the second; system messages in words ("Ann added Bob"). JSON output
-stays complete; these only pick and shorten.
+terminal's width. Every table fits in the terminal's width when it is narrower than TABLE_WIDTH (stdout a terminal,
+or COLUMNS set), else in TABLE_WIDTH: the flexible column is shortened and, when that is not enough, the less
+important columns are left out. A message's sender is the display name that message was sent with, else a short
+id (a name another message used is never put on this one); system messages are told in words ("Ann added Bob")
+with the names used up to then. JSON output stays complete; these only pick and shorten.
 """
 
 from __future__ import annotations
 
 import html
+import os
 import re
 import sys
 from collections.abc import Callable, Iterable
@@ -112,11 +115,14 @@ def person(identifier: Any, names: dict[str, str] | None = None, display_name: s
     return shorten(name, NAME_WIDTH) if name else short_id(identifier)
 
 
-def sender(message: dict[str, Any], names: dict[str, str] | None = None) -> str:
-    """Who sent a message ('' for system messages, which have no sender)."""
+def sender(message: dict[str, Any]) -> str:
+    """Who sent a message: the display name it was sent with, else a short id ('' for system messages).
+
+    Why not a name learnt elsewhere: a sender chooses its display name per message; a message sent without one
+    must not be listed under the name an earlier (or later) message of the same user carried."""
     if not raw_id(message.get("sender")) and not message.get("senderDisplayName"):
         return ""
-    return person(message.get("sender"), names, message.get("senderDisplayName"))
+    return person(message.get("sender"), None, message.get("senderDisplayName"))
 
 
 def _people(participants: list[dict[str, Any]], names: dict[str, str] | None) -> str:
@@ -157,43 +163,149 @@ def describe(message: dict[str, Any], names: dict[str, str] | None = None) -> st
 
 def message_line(message: dict[str, Any], names: dict[str, str] | None = None, width: int = TABLE_WIDTH) -> str:
     """One readable line per message (time, sender, content) for streaming output, at most `width` long."""
-    who = sender(message, names)
+    who = sender(message)
     head = f"{display_time(message.get('createdOn'))}  {who + '  ' if who else ''}"
     return head + shorten(describe(message, names), max(width - len(head), MIN_FLEXIBLE_WIDTH))
 
 
 # ---------------------------------------------------------------------------------------------- tables
-def fit(rows: list[dict[str, Any]], flexible: str, width: int = TABLE_WIDTH,
-        most: int = CONTENT_WIDTH) -> list[dict[str, Any]]:
-    """Shorten column `flexible` so that the table, as core prints it, is at most `width` columns wide."""
+def _columns_setting() -> int | None:
+    """COLUMNS, when set to a positive number."""
+    value = os.environ.get("COLUMNS", "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else None
+
+
+def terminal_width(out: Any = None) -> int | None:
+    """The width of the terminal: COLUMNS when set, else the size of `out` (stdout) when it is a terminal, else
+    None (not a terminal: a file or a pipe)."""
+    columns = _columns_setting()
+    if columns is not None:
+        return columns
+    out = sys.stdout if out is None else out
+    try:
+        if out.isatty():
+            return os.get_terminal_size(out.fileno()).columns
+    except (AttributeError, OSError, ValueError):  # a stream without a file descriptor, or not a terminal
+        pass
+    return None
+
+
+def table_width() -> int:
+    """The width every table must fit in: the terminal's when it is narrower than TABLE_WIDTH, else TABLE_WIDTH."""
+    columns = terminal_width()
+    return TABLE_WIDTH if columns is None else min(columns, TABLE_WIDTH)
+
+
+def _cell(value: Any) -> str:
+    return str(value if value is not None else "")
+
+
+def _column_width(rows: list[dict[str, Any]], key: str) -> int:
+    return max([len(key) + HEADER_PADDING] + [len(_cell(row.get(key))) for row in rows])
+
+
+def fit(rows: list[dict[str, Any]], flexible: str, width: int | None = None, most: int = CONTENT_WIDTH,
+        optional: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """Shorten column `flexible` so that the table, as core prints it, is at most `width` columns wide (default:
+    `table_width()`); while even the shortest `flexible` would not fit, leave out the `optional` columns, in that
+    order."""
     if not rows:
         return rows
-    others = [key for key in rows[0] if key != flexible]
-    used = sum(max([len(key) + HEADER_PADDING] + [len(str(row.get(key) if row.get(key) is not None else ""))
-                                                 for row in rows]) for key in others)
-    room = width - used - COLUMN_GAP * (len(rows[0]) - 1)
-    room = max(min(room, most), MIN_FLEXIBLE_WIDTH, len(flexible) + HEADER_PADDING)
+    width = table_width() if width is None else width
+    keys = list(rows[0])
+    least = max(MIN_FLEXIBLE_WIDTH, len(flexible) + HEADER_PADDING)
+
+    def room(columns: list[str]) -> int:
+        used = sum(_column_width(rows, key) for key in columns if key != flexible)
+        return width - used - COLUMN_GAP * (len(columns) - 1)
+
+    for key in optional:
+        if room(keys) >= least:
+            break
+        if key in keys and key != flexible:
+            keys.remove(key)
+    if len(keys) < len(rows[0]):
+        rows = [{key: row.get(key) for key in keys} for row in rows]
+    space = max(min(room(keys), most), least)
     for row in rows:
-        row[flexible] = shorten(row.get(flexible), room)
+        row[flexible] = shorten(row.get(flexible), space)
     return rows
 
 
+def fit_columns(rows: list[dict[str, Any]], flexible: tuple[str, ...], width: int | None = None,
+                most: int = CONTENT_WIDTH, optional: tuple[str, ...] = (),
+                least: int = MIN_FLEXIBLE_WIDTH) -> list[dict[str, Any]]:
+    """`fit` for several flexible columns, sharing the room the others leave (what one needs less than its share
+    goes to the others); while they would get less than `least` each (or what they need), the `optional` columns
+    (flexible ones too, but not the last) are left out, in that order."""
+    if not rows:
+        return rows
+    width, keys = table_width() if width is None else width, list(rows[0])
+    needs = {key: max([len(key) + HEADER_PADDING] + [len(shorten(row.get(key), sys.maxsize)) for row in rows])
+             for key in flexible}
+
+    def room(columns: list[str]) -> int:
+        used = sum(_column_width(rows, key) for key in columns if key not in flexible)
+        return width - used - COLUMN_GAP * (len(columns) - 1)
+
+    for key in optional:
+        flex = [k for k in flexible if k in keys]
+        if room(keys) >= sum(min(needs[k], max(least, MIN_FLEXIBLE_WIDTH)) for k in flex):
+            break
+        if key in keys and (key not in flexible or len(flex) > 1):
+            keys.remove(key)
+    rows = [{key: row.get(key) for key in keys} for row in rows] if len(keys) < len(rows[0]) else rows
+    space, flex = room(keys), sorted((k for k in flexible if k in keys), key=lambda k: needs[k])
+    for n, key in enumerate(flex):
+        size = max(min(needs[key], space // (len(flex) - n), most), MIN_FLEXIBLE_WIDTH, len(key) + HEADER_PADDING)
+        for row in rows:
+            row[key] = shorten(row.get(key), size)
+        space -= min(size, needs[key])  # the width the column takes: what it needs when that is less
+    return rows
+
+
+def metadata_text(metadata: Any) -> str:
+    """Metadata as `k=v, k=v` (not shortened); '' when there is none."""
+    return ", ".join(f"{k}={v}" for k, v in metadata.items()) if isinstance(metadata, dict) else ""
+
+
+def retention_text(policy: Any) -> str:
+    """A retention policy in words: '30 days' (after the thread's creation) or 'none'."""
+    if not isinstance(policy, dict) or policy.get("kind") in (None, "none"):
+        return "none"
+    if policy.get("kind") == "threadCreationDate":
+        return f"{policy.get('deleteThreadAfterDays')} days"
+    return str(policy.get("kind"))
+
+
+THREAD_SHOW_LEAST = 20  # columns wanted for each of Topic and Metadata before optional columns are left out
+MESSAGE_OPTIONAL = ("Seq", "Type")  # left out, in this order, when a narrow terminal leaves no room for Content
+
+
 def _message_row(m: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
-    return {"Id": m.get("id"), "Seq": m.get("sequenceId"), "Type": m.get("type"), "Sender": sender(m, names),
+    return {"Id": m.get("id"), "Seq": m.get("sequenceId"), "Type": m.get("type"), "Sender": sender(m),
             "CreatedOn": display_time(m.get("createdOn")), "Content": describe(m, names)}
 
 
 def transform_message_list(result: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Id, Seq, Type, Sender, CreatedOn, Content (shortened to fit, system messages in words)."""
-    names = known_names(result)
-    return fit([_message_row(m, names) for m in result], "Content")
+    """Id, Seq, Type, Sender, CreatedOn, Content (shortened to fit, system messages in words).
+
+    The messages come newest first; names are learnt oldest first, so that a system message names people only
+    by a name used up to then (not by one a user took later)."""
+    names: dict[str, str] = {}
+    rows = []
+    for message in reversed(result):
+        remember_names(names, message)
+        rows.append(_message_row(message, names))
+    rows.reverse()
+    return fit(rows, "Content", optional=MESSAGE_OPTIONAL)
 
 
 def transform_message_show(result: dict[str, Any]) -> dict[str, Any]:
     """The list row plus EditedOn and DeletedOn."""
     row = _message_row(result, known_names([result]))
     row.update({"EditedOn": display_time(result.get("editedOn")), "DeletedOn": display_time(result.get("deletedOn"))})
-    return fit([row], "Content")[0]
+    return fit([row], "Content", optional=MESSAGE_OPTIONAL + ("DeletedOn", "EditedOn", "Id"))[0]
 
 
 def transform_message_send(result: dict[str, Any]) -> dict[str, Any]:
@@ -205,29 +317,35 @@ def transform_thread_create(result: dict[str, Any]) -> dict[str, Any]:
     """Id, Topic and CreatedOn of the new thread (the creator is the caller)."""
     thread = result.get("chatThread") or {}
     return fit([{"Id": thread.get("id"), "Topic": thread.get("topic"),
-                 "CreatedOn": display_time(thread.get("createdOn"))}], "Topic")[0]
+                 "CreatedOn": display_time(thread.get("createdOn"))}], "Topic", optional=("CreatedOn",))[0]
 
 
 def transform_thread_show(result: dict[str, Any]) -> dict[str, Any]:
-    """Id, Topic, CreatedOn, CreatedBy (short id); Deleted only for a deleted thread (-o json has the time)."""
+    """Id, Topic, CreatedOn, CreatedBy (short id), Metadata (k=v), Retention ('30 days', 'none'); Deleted only
+    for a deleted thread (-o json has the time). A thread id takes up to 63 columns: to leave topic and metadata
+    20 columns each, CreatedBy and CreatedOn are left out first, then Deleted, Retention and Metadata."""
     row = {"Id": result.get("id"), "Topic": result.get("topic"), "CreatedOn": display_time(result.get("createdOn")),
-           "CreatedBy": short_id(result.get("createdBy"))}
+           "CreatedBy": short_id(result.get("createdBy")), "Metadata": metadata_text(result.get("metadata")),
+           "Retention": retention_text(result.get("retentionPolicy"))}
     if result.get("deletedOn"):
         row["Deleted"] = "yes"
-    return fit([row], "Topic")[0]
+    return fit_columns([row], ("Topic", "Metadata"), least=THREAD_SHOW_LEAST,
+                       optional=("CreatedBy", "CreatedOn", "Deleted", "Retention", "Metadata"))[0]
 
 
 def transform_thread_list(result: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Id, Topic (shortened to fit), LastMessageReceivedOn, Deleted."""
     return fit([{"Id": t.get("id"), "Topic": t.get("topic"),
                  "LastMessageReceivedOn": display_time(t.get("lastMessageReceivedOn")),
-                 "Deleted": "yes" if t.get("deletedOn") else ""} for t in result], "Topic")
+                 "Deleted": "yes" if t.get("deletedOn") else ""} for t in result], "Topic",
+               optional=("LastMessageReceivedOn", "Deleted"))
 
 
 def transform_participant_list(result: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """User (short id), DisplayName, ShareHistoryTime ('all' for the whole history)."""
-    return fit([{"User": short_id(p.get("identifier")), "DisplayName": p.get("displayName") or "",
-                 "ShareHistoryTime": share_time(p.get("shareHistoryTime"))} for p in result], "DisplayName")
+    """User (short id), DisplayName, ShareHistoryTime ('all' for the whole history), Metadata (k=v)."""
+    return fit_columns([{"User": short_id(p.get("identifier")), "DisplayName": p.get("displayName") or "",
+                         "ShareHistoryTime": share_time(p.get("shareHistoryTime")),
+                         "Metadata": metadata_text(p.get("metadata"))} for p in result], ("DisplayName", "Metadata"))
 
 
 def transform_receipt_list(result: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -243,7 +361,7 @@ def transform_user(result: dict[str, Any]) -> dict[str, Any]:
 
 def _hide(token: Any) -> str:
     token = str(token or "")
-    return token[:TOKEN_PREFIX] + "... (use -o json for the full token)" if token else ""
+    return token[:TOKEN_PREFIX] + "... (full token: -o json)" if token else ""
 
 
 def transform_token(result: dict[str, Any]) -> dict[str, Any]:
@@ -258,11 +376,14 @@ def transform_event_subscriptions(result: Any) -> list[dict[str, Any]]:
     rows = result if isinstance(result, list) else [result]
     return fit([{"Name": s.get("name"), "Endpoint": s.get("endpointBaseUrl"), "Schema": s.get("eventDeliverySchema"),
                  "Delivered": s.get("delivered"), "Failed": s.get("failed"), "Pending": s.get("pending"),
-                 "DeadLettered": s.get("deadLettered")} for s in rows if isinstance(s, dict)], "Endpoint")
+                 "DeadLettered": s.get("deadLettered")} for s in rows if isinstance(s, dict)], "Endpoint",
+               optional=("Schema",))
+
+
 def transform_emulator_status(result: dict[str, Any]) -> list[dict[str, Any]]:
     """One row per running emulator: Endpoint, Pid, Data, StartedOn (-o json has the export lines)."""
-    return [{"Endpoint": e.get("endpoint"), "Pid": e.get("pid"), "Data": e.get("dataDir") or "in memory",
-             "StartedOn": e.get("startedOn")} for e in result.get("emulators") or []]
+    return fit([{"Endpoint": e.get("endpoint"), "Pid": e.get("pid"), "Data": e.get("dataDir") or "in memory",
+                 "StartedOn": display_time(e.get("startedOn"))} for e in result.get("emulators") or []], "Data")
 
 
 # ---------------------------------------------------------------------------------------------- watch lines

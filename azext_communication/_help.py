@@ -16,10 +16,14 @@ SECRET_NOTE = (
     "Prefer the variables (or --option @file) for tokens and connection strings: a value typed on the command line "
     "is visible in the process list, the shell history and `--debug` output."
 )
+API_2025_NOTE = (
+    "Speaks chat api-version 2025-03-15 (thread and participant metadata, retention policy); an endpoint that "
+    "refuses that version makes the command fail with one line saying so (exit code 1)."
+)
 NETWORK_NOTE = (
     "Throttling (429) and unavailability (5xx) are retried with back-off, honouring Retry-After. "
     "AZURE_COMMUNICATION_TIMEOUT (seconds; or `az config` [communication] timeout) bounds the wait for a "
-    "connection and for each response (default 300)."
+    "connection and for each response (default: 10 s to connect, 300 s for a response)."
 )
 
 helps["communication"] = f"""
@@ -38,7 +42,7 @@ long-summary: >
 
 helps["communication chat thread"] = """
 type: group
-short-summary: Create, list, show, rename and delete chat threads.
+short-summary: Create, list, show, update and delete chat threads.
 """
 
 helps["communication chat thread create"] = f"""
@@ -47,6 +51,8 @@ short-summary: Create a chat thread; the caller becomes its first participant.
 long-summary: >
     Users given with --participant/--user are added at creation. If the service refuses any of them, the
     thread still exists but the command fails, naming each refused user with the service's code and message.
+    --metadata sets the thread's metadata (at most 1 KB), --retention-days deletes the thread that many days
+    (30 to 90) after its creation. {API_2025_NOTE}
 examples:
   - name: Create a thread.
     text: az communication chat thread create --topic "Release planning"
@@ -54,6 +60,8 @@ examples:
     text: az communication chat thread create --topic "Release planning" --participant {USER} {USER2} --idempotency-token 0f8fad5b-d9cb-469f-a165-70867728950e
   - name: Create a thread and keep its id.
     text: az communication chat thread create --topic "Release planning" --query chatThread.id -o tsv
+  - name: Create a thread with metadata that is deleted 30 days after its creation.
+    text: az communication chat thread create --topic "Support case 42" --metadata ticket=42 queue=billing --retention-days 30
 """
 
 helps["communication chat thread list"] = """
@@ -68,10 +76,32 @@ examples:
 
 helps["communication chat thread show"] = f"""
 type: command
-short-summary: Show the properties of a chat thread.
+short-summary: Show the properties of a chat thread, its metadata and its retention policy.
+long-summary: >
+    The JSON has metadata only when the thread has some, and always a retentionPolicy ({{"kind": "none"}} when
+    the thread is kept until deleted). {API_2025_NOTE}
 examples:
   - name: Show a thread.
     text: az communication chat thread show -t {THREAD}
+  - name: Show one metadata value.
+    text: az communication chat thread show -t {THREAD} --query metadata.ticket -o tsv
+"""
+
+helps["communication chat thread update"] = f"""
+type: command
+short-summary: Change the topic, the metadata or the retention policy of a chat thread.
+long-summary: >
+    Give at least one of --topic, --metadata, --retention-days. Metadata is merged key by key: keys not named
+    keep their values, key= (an empty value) removes the key. --retention-days N deletes the thread N days (30 to
+    90) after its creation, not after this update; none removes the policy. A new topic adds a topicUpdated
+    message, metadata and retention changes add none. {API_2025_NOTE}
+examples:
+  - name: Set one metadata key and remove another.
+    text: az communication chat thread update -t {THREAD} --metadata status=resolved queue=
+  - name: Delete the thread 90 days after its creation.
+    text: az communication chat thread update -t {THREAD} --retention-days 90
+  - name: Keep the thread until it is deleted, and rename it.
+    text: az communication chat thread update -t {THREAD} --retention-days none --topic "Release planning (archive)"
 """
 
 helps["communication chat thread update-topic"] = f"""
@@ -103,15 +133,20 @@ type: command
 short-summary: Add one or more users to a chat thread.
 long-summary: >
     Prints [] when every user was added. If the service refuses any user, the command fails and names each
-    refused user with the service's code and message.
+    refused user with the service's code and message. --metadata is given to each added user (at most 1 KB);
+    there is no command to change it afterwards. {API_2025_NOTE}
 examples:
   - name: Add two users who see the history since the start of 2024 (UTC).
     text: az communication chat participant add -t {THREAD} --user {USER} {USER2} --display-name "Guest" --start-time 2024-01-01T00:00:00Z
+  - name: Add a user with participant metadata.
+    text: az communication chat participant add -t {THREAD} --user {USER} --metadata role=agent tier=2
 """
 
 helps["communication chat participant list"] = f"""
 type: command
 short-summary: List the participants of a chat thread.
+long-summary: >
+    Each participant has metadata in the JSON when it has some. {API_2025_NOTE}
 examples:
   - name: List participants as a table.
     text: az communication chat participant list -t {THREAD} -o table
@@ -195,9 +230,11 @@ long-summary: >
     document per message, none nothing. --query applies to each message; a message for which it yields null prints
     nothing. Messages edited or deleted after they were printed are not printed again; a message deleted before it
     was seen is printed once, with deletedOn set and empty content. Throttling slows the polling down, service
-    errors and dropped connections are retried with back-off (a warning on stderr, nothing lost); an expired or
-    revoked token, a deleted thread (exit 3) or removal from the thread ends the watch with a one-line error.
-    Ctrl-C and --timeout end it with exit 0.
+    errors and dropped connections are retried with back-off, however long the outage, polling at least every 10 s
+    so that a service that is back is seen at once (one warning on stderr when it goes away and one when it is back;
+    nothing lost); an expired or revoked token, a deleted thread (exit 3) or removal from the thread ends the watch
+    with a one-line error. --timeout ends it with exit 0; Ctrl-C ends it (as it ends `message wait`) with exit 130,
+    without a traceback.
 examples:
   - name: Follow a thread in a terminal, one line per message.
     text: az communication chat message watch -t {THREAD} -o table
@@ -211,18 +248,21 @@ examples:
 
 helps["communication chat message wait"] = f"""
 type: command
-short-summary: Wait for the first new message of a chat thread that matches a condition, and print it.
+short-summary: Wait for the next new message of a chat thread (or the first that matches a condition), and print it.
 long-summary: >
-    Conditions: --custom (a JMESPath expression, truthy on the message's JSON), --sender, --contains; give at least
-    one, all given must hold. Messages count from --after, --start-time or, by default, from the service's newest
+    Conditions: --custom (a JMESPath expression, truthy on the message's JSON), --sender, --contains; all given must
+    hold; without any, the next new message (system messages included) is the result. Messages count from --after, --start-time or, by default, from the service's newest
     message when the command starts: in scripts, pass the id of the message you sent with --after, so that a reply
     that comes before `wait` starts is not missed. The result has the shape of a `message list` item, so
     `--query content.message -o tsv` prints the text. No match within --timeout seconds (default 300): one line on
     stderr, exit 1. A malformed --custom is refused before any request (exit 2); an unknown thread, or an --after
-    message the thread does not have, exits 3.
+    message the thread does not have, exits 3. Outages are waited out as `message watch` does. Ctrl-C ends it
+    (as it ends `message watch`) with exit 130, without a traceback.
 examples:
   - name: Wait up to a minute for the bot's answer to the message you sent (its id from `message send`), and print its text.
     text: az communication chat message wait -t {THREAD} --after 1702467535738 --custom "senderDisplayName=='Bot' && contains(content.message, 'pong')" --timeout 60 --query content.message -o tsv
+  - name: Wait for the next new message, whoever sends it.
+    text: az communication chat message wait -t {THREAD} --timeout 60
   - name: Wait for any message from a given sender that mentions the build.
     text: az communication chat message wait -t {THREAD} --sender "Release bot" --contains build
   - name: Wait for someone to join the thread.

@@ -19,6 +19,8 @@ START_TIME_HELP = ("ISO 8601 date-time, e.g. 2024-01-31T09:00:00Z or 2024-01-31T
                    "time zone means UTC.")
 MAX_ITEMS_HELP = ("Stop after this many items (positive integer). The service is asked for pages of at most "
                   "min(N, 200) items. Default: read all pages.")
+THREAD_METADATA_HELP = ("Metadata of the thread, as space-separated key=value pairs, at most 1 KB (UTF-8 keys and "
+                        "values); visible to every participant.")
 SKIP_HELP = "Skip this many items (non-negative integer)."
 
 
@@ -38,6 +40,7 @@ def load_arguments(loader: Any, _: Any) -> None:
     """Register arguments per command scope; validators do all the checking before any request."""
     from . import _validators as v
     from . import _validators_emulator as ve
+    from . import _validators_metadata as vm
     from . import _validators_watch as vw
     from ._completers import complete_message_id, complete_thread_id
 
@@ -64,6 +67,19 @@ def load_arguments(loader: Any, _: Any) -> None:
         c.argument("idempotency_token", options_list=["--idempotency-token"],
                    help="A unique id for this request: repeating it returns the thread created the first time "
                         "instead of creating another one.")
+        c.argument("metadata", options_list=["--metadata"], nargs="+", validator=vm.validate_metadata,
+                   help=THREAD_METADATA_HELP)
+        c.argument("retention_days", options_list=["--retention-days"], validator=vm.validate_retention_days,
+                   help="Delete the thread this many days after its creation, 30 to 90. Default: keep it until it "
+                        "is deleted.")
+    with loader.argument_context(f"{CHAT} thread update") as c:
+        c.argument("topic", options_list=["--topic"], help="The new topic.", validator=vm.validate_thread_update)
+        c.argument("metadata", options_list=["--metadata"], nargs="+",
+                   help="Metadata keys to set, as space-separated key=value pairs, merged into the thread's "
+                        "metadata; key= (empty value) removes the key. At most 1 KB (UTF-8 keys and values).")
+        c.argument("retention_days", options_list=["--retention-days"],
+                   help="Delete the thread this many days after its creation, 30 to 90; none removes the "
+                        "retention policy.")
     with loader.argument_context(f"{CHAT} thread update-topic") as c:
         c.argument("topic", options_list=["--topic"], help="The new topic.", validator=v.validate_topic)
     with loader.argument_context(f"{CHAT} thread list") as c:
@@ -90,6 +106,9 @@ def load_arguments(loader: Any, _: Any) -> None:
         c.argument("start_time", options_list=["--start-time"],
                    help="Share the thread's history from this time on. " + START_TIME_HELP,
                    validator=v.validate_start_time)
+        c.argument("metadata", options_list=["--metadata"], nargs="+", validator=vm.validate_metadata,
+                   help="Metadata of each added participant, as space-separated key=value pairs, at most 1 KB "
+                        "(UTF-8 keys and values). It cannot be changed later.")
     with loader.argument_context(f"{CHAT} participant remove") as c:
         c.argument("user", options_list=["--user"], help="The user to remove. " + USER_HELP,
                    validator=v.validate_user)
@@ -131,13 +150,14 @@ def load_arguments(loader: Any, _: Any) -> None:
                         "on (the service's newest message at the start, whatever the local clock says). "
                         + START_TIME_HELP)
         c.argument("timeout", options_list=["--timeout"], validator=vw.validate_watch_timeout,
-                   help="Stop after this many seconds (exit 0). Default: until interrupted (Ctrl-C, exit 0).")
+                   help="Stop after this many seconds (exit 0). Default: until interrupted (Ctrl-C, exit 130).")
     with loader.argument_context(f"{CHAT} message wait") as c:
         c.argument("start_time", options_list=["--start-time"], validator=v.validate_start_time,
                    help="Consider messages created at or after this time. Default: only what arrives after the "
                         "command started (the service's newest message at the start). " + START_TIME_HELP)
         c.argument("timeout", options_list=["--timeout"], validator=vw.validate_watch_timeout,
-                   help="Give up after this many seconds: one line on stderr, exit 1. Default: 300.")
+                   help="Give up after this many seconds: one line on stderr, exit 1. Default: 300. "
+                        "(Ctrl-C: exit 130.)")
         c.argument("custom", options_list=["--custom"], validator=vw.validate_wait_condition,
                    help="A JMESPath expression evaluated on each message's JSON (the shape of a `message list` "
                         "item); the first message for which it is truthy is the result, e.g. "

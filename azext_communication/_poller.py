@@ -16,8 +16,11 @@ where messages get lost or repeated. The rules, each covered by tests/test_polle
   thread). When the reply is already there, `wait` needs a single request.
 - The thread client is one object for the whole run, so its pipeline keeps one kept-alive connection.
 - Throttling (429), service errors (5xx) and dropped connections are retried by the SDK; when they persist, the
-  poller backs off (doubling from the interval up to `MAX_BACKOFF`, at least the service's Retry-After) and goes on
-  from the same position, until the outage lasts longer than `max_outage`. Any other error ends the run.
+  poller backs off (doubling from the interval up to `MAX_BACKOFF`, so that a service that is back is seen within
+  10 s however long it was away; longer only when the service's own Retry-After says so) and goes on from the same
+  position, for as long as the outage lasts (or until `max_outage`, when given). `on_outage` hears of the first
+  failure of an outage and `on_back` of the first answer after it: one line each, not one per retry. Any other
+  error ends the run.
 """
 
 from __future__ import annotations
@@ -30,8 +33,8 @@ from typing import Any
 
 PAGE_SIZE = 200
 REWIND = timedelta(seconds=5)
-MAX_BACKOFF = 60.0
-MAX_OUTAGE = 300.0
+MAX_BACKOFF = 8.0  # seconds between two polls during an outage: a service that is back is seen within 10 s
+MAX_RETRY_AFTER = 60.0  # a longer Retry-After from the service is honoured up to this
 
 
 @dataclass
@@ -75,13 +78,13 @@ def transient_delay(ex: BaseException, attempt: int, interval: float) -> float |
     """
     from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 
-    delay = min(MAX_BACKOFF, interval * (2 ** attempt))
+    delay = min(MAX_BACKOFF, interval * (2 ** min(attempt, 32)))
     if isinstance(ex, HttpResponseError) and getattr(ex, "status_code", None) is not None:
         status = ex.status_code
         if status != 429 and status < 500:
             return None
         retry_after = _retry_after(getattr(ex, "response", None))
-        return min(MAX_BACKOFF, max(delay, retry_after))
+        return max(delay, min(MAX_RETRY_AFTER, retry_after))
     if isinstance(ex, (ServiceRequestError, ServiceResponseError)):
         text = f"{ex} {getattr(ex, 'inner_exception', '')}"
         if "CERTIFICATE_VERIFY_FAILED" in text or "SSLError" in text or "[SSL" in text:
@@ -201,16 +204,19 @@ class MessagePoller:
 
     # ------------------------------------------------------------------------------------------ following
     def follow(self, interval: float, timeout: float | None = None, *, clock: Callable[[], float] = time.monotonic,
-               sleep: Callable[[float], None] = time.sleep, max_outage: float = MAX_OUTAGE,
+               sleep: Callable[[float], None] = time.sleep, max_outage: float | None = None,
                on_retry: Callable[[BaseException, float], None] | None = None,
-               unreachable: Callable[[BaseException], bool] | None = None) -> Iterator[Any]:
+               unreachable: Callable[[BaseException], bool] | None = None,
+               on_outage: Callable[[BaseException, float], None] | None = None,
+               on_back: Callable[[float], None] | None = None) -> Iterator[Any]:
         """Yield new messages as they arrive, polling every `interval` seconds, until `timeout` seconds passed.
 
         Polls are scheduled from the start (start + k * interval), so a slow answer does not shift later polls.
         A transient error moves the next poll back by the back-off delay instead; the position is kept.
         `unreachable(ex)` says that a connection error means a wrong endpoint (refused, unknown host): before the
         first answer that ends the follow at once; once the service has answered, it is an outage (a restart)
-        and is backed off like the others.
+        and is backed off like the others. `on_retry(ex, delay)` hears of every back-off, `on_outage(ex, delay)`
+        of the first of an outage and `on_back(seconds)` of the answer that ends one.
         """
         started = clock()
         deadline = None if timeout is None else started + timeout
@@ -224,15 +230,20 @@ class MessagePoller:
             except Exception as ex:  # classified just below; anything not transient is re-raised
                 delay = transient_delay(ex, failures, interval)
                 now = clock()
-                outage_since = now if outage_since is None else outage_since
-                if delay is None or now - outage_since + delay > max_outage or (
+                first = outage_since is None
+                outage_since = now if first else outage_since
+                if delay is None or (max_outage is not None and now - outage_since + delay > max_outage) or (
                         not answered and unreachable is not None and unreachable(ex)):
                     raise
                 failures += 1
+                if first and on_outage is not None:
+                    on_outage(ex, delay)
                 if on_retry is not None:
                     on_retry(ex, delay)
                 next_poll = now + delay
             else:
+                if outage_since is not None and on_back is not None:
+                    on_back(clock() - outage_since)
                 failures, outage_since, answered = 0, None, True
                 yield from batch
                 next_poll += interval

@@ -54,7 +54,8 @@ def resolve_setting(cli_ctx: Any, value: str | None, option: str, key: str) -> t
     config_value = _config_file_value(cli_ctx, key)
     if config_value:
         return config_value, f"az config {CONFIG_SECTION}.{key}"
-    raise RequiredArgumentMissingError(f"Please specify {option}, or set {env_name}.")
+    raise RequiredArgumentMissingError(
+        f"Please specify {option}, or set {env_name}, or run 'az config set {CONFIG_SECTION}.{key}=<value>'.")
 
 
 def _from(source: str, option: str) -> str:
@@ -76,6 +77,13 @@ def check_endpoint(endpoint: str, source: str = "--endpoint") -> str:
     if parsed.query or parsed.fragment or parsed.params:
         raise InvalidArgumentValueError(
             f"--endpoint must be a plain https URL without query or fragment{_from(source, '--endpoint')}."
+        )
+    if parsed.path.strip("/"):
+        # The SDKs append /chat/... to the endpoint, so a path would be sent on to the service and every thread
+        # would be "not found": the resource's base URL is meant, as the portal and the emulator print it.
+        raise InvalidArgumentValueError(
+            "--endpoint must be the resource's base URL, without a path: https://<resource>.communication.azure.com "
+            f"(or the endpoint printed by 'az communication emulator start'){_from(source, '--endpoint')}."
         )
     return endpoint.rstrip("/")
 

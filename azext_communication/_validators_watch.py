@@ -10,7 +10,6 @@ from typing import Any
 from azure.cli.core.azclierror import (
     InvalidArgumentValueError,
     MutuallyExclusiveArgumentError,
-    RequiredArgumentMissingError,
 )
 
 from ._validators import usage_errors
@@ -80,11 +79,8 @@ def compile_jmespath(expression: str, option: str) -> Any:
 
 @usage_errors
 def validate_wait_condition(namespace: Any) -> None:
-    """message wait: --custom compiled, --sender/--contains not empty; at least one of the three."""
+    """message wait: --custom compiled, --sender/--contains not empty; none of them: the next new message."""
     custom, sender, contains = (getattr(namespace, n, None) for n in ("custom", "sender", "contains"))
-    if custom is None and sender is None and contains is None:
-        raise RequiredArgumentMissingError(
-            "Please specify --custom JMESPATH (or --sender / --contains) to say which message to wait for.")
     if custom is not None and not hasattr(custom, "search"):
         namespace.custom = compile_jmespath(custom, "--custom")
     for option, value in (("--sender", sender), ("--contains", contains)):

@@ -9,16 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import json
-import shutil
-import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from azure.cli.core.azclierror import AzureResponseError, UnclassifiedUserFault
+from azure.cli.core.azclierror import UnclassifiedUserFault
 
-from ._output import plain_text_output
 from ._validators import page_size
 
 
@@ -36,15 +32,6 @@ def _user(raw_id: str) -> Any:
     return CommunicationUserIdentifier(raw_id)
 
 
-def _refused(errors: list[Any] | None) -> list[str]:
-    """'<raw id> (<code>: <message>)' for each participant the service refused."""
-    refused = []
-    for participant, error in errors or []:
-        raw_id = getattr(getattr(participant, "identifier", None), "raw_id", None) or getattr(error, "target", "?")
-        refused.append(f"{raw_id} ({getattr(error, 'code', '?')}: {getattr(error, 'message', '')})")
-    return refused
-
-
 def _iso(value: Any) -> Any:
     """ISO 8601 for an `expires_on` the identity SDK returns as a datetime or as the service's string."""
     if isinstance(value, datetime):
@@ -58,53 +45,9 @@ def _iso(value: Any) -> Any:
 
 
 # ---------------------------------------------------------------------------------------------- chat threads
-def create_thread(cmd: Any, client: Any, topic: str, participants: list[str] | None = None,
-                  idempotency_token: str | None = None) -> Any:
-    """Create a thread; the creator is added by the service, others may be added at creation.
-
-    Without --idempotency-token one is made here rather than by the SDK (which would make the same kind of
-    random id): when the answer is lost, the error message can name it, and repeating the command with it returns
-    the thread the first attempt may have created instead of a second one.
-    """
-    from azure.communication.chat import ChatParticipant
-
-    from ._errors import update_error_context
-
-    idempotency_token = idempotency_token or str(uuid.uuid4())
-    update_error_context(idempotency_token=idempotency_token)
-    members = [ChatParticipant(identifier=_user(u)) for u in participants] if participants else None
-    result = client.create_chat_thread(topic, thread_participants=members, idempotency_token=idempotency_token)
-    refused = _refused(result.errors)
-    if refused:
-        raise AzureResponseError(
-            f"Chat thread '{result.chat_thread.id}' was created, but the service refused these participants: "
-            + "; ".join(refused)
-        )
-    if plain_text_output(cmd) == "tsv":
-        return result.chat_thread.id  # THREAD=$(az communication chat thread create --topic x -o tsv)
-    return {"chatThread": result.chat_thread, "errors": []}
-
-
 def list_threads(client: Any, start_time: datetime | None = None, max_items: int | None = None) -> list[Any]:
     """Threads the caller is or was a participant of."""
     return _take(client.list_chat_threads(results_per_page=page_size(max_items), start_time=start_time), max_items)
-
-
-def show_thread(client: Any) -> dict[str, Any]:
-    """Thread properties; `deletedOn` is read from the response because SDK 1.3.0's model drops it."""
-    raw: dict[str, Any] = {}
-
-    def _capture(response: Any) -> None:
-        try:  # a PipelineResponse; its transport response has text(), not json()
-            body = json.loads(response.http_response.text())
-        except Exception:  # the body is optional here, the model below is authoritative
-            body = None
-        if isinstance(body, dict):
-            raw.update(body)
-
-    props = client.get_properties(raw_response_hook=_capture)
-    return {"id": props.id, "topic": props.topic, "createdOn": props.created_on, "createdBy": props.created_by,
-            "deletedOn": raw.get("deletedOn")}
 
 
 def update_topic(client: Any, topic: str) -> None:
@@ -118,38 +61,23 @@ def delete_thread(client: Any, thread_id: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- participants
-def add_participants(cmd: Any, client: Any, users: list[str], display_name: str | None = None,
-                     start_time: datetime | None = None) -> list[Any]:
-    """Add users; any user the service refuses makes the command fail, naming it (exit code 1).
-
-    JSON: `[]` (the public extension's shape: the list of refused users); tsv: the added ids, one a line;
-    table: the added participants."""
-    from azure.communication.chat import ChatParticipant
-
-    members = [ChatParticipant(identifier=_user(u), display_name=display_name, share_history_time=start_time)
-               for u in users]
-    refused = _refused(client.add_participants(members))
-    if refused:
-        raise AzureResponseError(
-            f"The service refused these participants for chat thread '{client.thread_id}': " + "; ".join(refused)
-        )
-    output = plain_text_output(cmd)
-    if output == "tsv":
-        return list(users)
-    if output == "table":  # participant-shaped, for the participant list table transformer
-        shared = start_time.isoformat() if start_time else "1970-01-01T00:00:00+00:00"
-        return [{"identifier": {"rawId": u}, "displayName": display_name, "shareHistoryTime": shared} for u in users]
-    return []
-
-
-def list_participants(client: Any, skip: int | None = None, max_items: int | None = None) -> list[Any]:
-    """Participants of the thread."""
-    return _take(client.list_participants(results_per_page=page_size(max_items), skip=skip), max_items)
-
-
 def remove_participant(client: Any, user: str) -> None:
-    """Remove one user from the thread."""
-    client.remove_participant(_user(user))
+    """Remove one user from the thread.
+
+    The service answers 404 both for a thread that does not exist and for a user who is not in it; on a 404 the
+    thread is looked up once, so that the error names what is missing (exit 3 either way)."""
+    from azure.core.exceptions import ResourceNotFoundError
+
+    from ._errors import update_error_context
+
+    try:
+        client.remove_participant(_user(user))
+    except ResourceNotFoundError:
+        try:
+            client.get_properties()
+        except ResourceNotFoundError:
+            update_error_context(user=None)  # the thread itself is missing: say so, not "participant not found"
+        raise
 
 
 # ---------------------------------------------------------------------------------------------- messages
@@ -198,15 +126,36 @@ def send_typing(client: Any, display_name: str | None = None) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- conversations
-def _retry_warning(ex: BaseException, delay: float) -> None:
-    """One line on stderr while the poller backs off (the position is kept: nothing is lost or repeated)."""
+_OUTAGE_WORDS = {"refused": "connection refused", "reset": "connection closed", "timeout": "timed out",
+                 "dns": "host name not resolved"}
+
+
+def _went_away(ex: BaseException, delay: float) -> None:
+    """One line on stderr when the service stops answering (the poller keeps the position: nothing is lost)."""
     from knack.log import get_logger
 
-    from ._errors import map_exception
+    from ._errors import connection_failure, get_error_context
 
-    reason = str(map_exception(ex)).split(" (", 1)[0] if not getattr(ex, "status_code", None) else \
-        f"the service answered {ex.status_code}"
-    get_logger(__name__).warning("%s; polling again in %.1f s.", reason, delay)
+    endpoint = get_error_context().get("endpoint") or "The service"
+    status = getattr(ex, "status_code", None)
+    if status == 429:
+        what = f"{endpoint} is throttling requests (429)"
+    elif status:
+        what = f"{endpoint} answered {status}"
+    else:
+        what = f"{endpoint} is not answering ({_OUTAGE_WORDS.get(connection_failure(ex) or '', 'no answer')})"
+    get_logger(__name__).warning("%s; polling on until it is back (nothing is lost), next poll in %.1f s.",
+                                 what, delay)
+
+
+def _came_back(seconds: float) -> None:
+    """One line on stderr when the service answers again after an outage."""
+    from knack.log import get_logger
+
+    from ._errors import get_error_context
+
+    endpoint = get_error_context().get("endpoint") or "The service"
+    get_logger(__name__).warning("%s is back after %.0f s; going on from where it was.", endpoint, seconds)
 
 
 def _follow(client: Any, after: str | None, start_time: datetime | None, interval: float,
@@ -221,7 +170,8 @@ def _follow(client: Any, after: str | None, start_time: datetime | None, interva
     caller = get_error_context().get("caller")
     poller = MessagePoller(client, after=after, start_time=start_time)
     try:
-        for message in poller.follow(interval, timeout, on_retry=_retry_warning, unreachable=_unreachable):
+        for message in poller.follow(interval, timeout, unreachable=_unreachable, on_outage=_went_away,
+                                      on_back=_came_back):
             item = plain(message)
             yield item
             if caller and _removes(item, caller):
@@ -247,21 +197,26 @@ def _removes(message: dict[str, Any], raw_id: str) -> bool:
     return any(((p.get("identifier") or {}).get("rawId")) == raw_id for p in participants)
 
 
+# Ctrl-C ends `watch` and `wait` alike: no traceback, no error line, exit 130 (what a shell reports for a command
+# ended by SIGINT), so a script tells it from success (0), a `wait` timeout (1), bad usage (2) and not found (3).
+INTERRUPTED_EXIT_CODE = 130
+
+
 def watch_messages(cmd: Any, client: Any, after: str | None = None, start_time: datetime | None = None,
                    interval: float = 2.0, timeout: float | None = None) -> None:
-    """Print each new message as it arrives, until --timeout or Ctrl-C (which ends the watch normally)."""
-    from ._format import message_line_renderer
+    """Print each new message as it arrives, until --timeout (exit 0) or Ctrl-C (exit 130)."""
+    from ._format import message_line_renderer, terminal_width
     from ._stream import StreamWriter, take_query
 
     out = cmd.cli_ctx.out_file
-    width = shutil.get_terminal_size((120, 24)).columns if getattr(out, "isatty", lambda: False)() else None
+    width = terminal_width(out)  # a file or a pipe gets whole lines
     writer = StreamWriter(out, cmd.cli_ctx.invocation.data.get("output"), take_query(cmd.cli_ctx),
                           table_line=message_line_renderer(width))
     try:
         for item in _follow(client, after, start_time, interval, timeout):
             writer.write(item)
     except KeyboardInterrupt:
-        return None
+        raise SystemExit(INTERRUPTED_EXIT_CODE) from None
     except BrokenPipeError:  # the reader went away (`watch | head -n 5`): end quietly, as `tail -f | head` does
         _silence_stdout()
     return None
@@ -280,14 +235,18 @@ def _silence_stdout() -> None:
 def wait_message(client: Any, custom: Any = None, sender: str | None = None, contains: str | None = None,
                  after: str | None = None, start_time: datetime | None = None, interval: float = 2.0,
                  timeout: float | None = None) -> dict[str, Any]:
-    """The first new message that matches every condition given; exit 1 when none did within --timeout."""
+    """The first new message that matches every condition given (none given: the next new message); exit 1 when
+    none did within --timeout, 130 on Ctrl-C."""
     from ._conditions import message_matcher
 
     timeout = 300.0 if timeout is None else timeout
     matches = message_matcher(custom, sender, contains)
-    for item in _follow(client, after, start_time, interval, timeout):
-        if matches(item):
-            return item
+    try:
+        for item in _follow(client, after, start_time, interval, timeout):
+            if matches(item):
+                return item
+    except KeyboardInterrupt:
+        raise SystemExit(INTERRUPTED_EXIT_CODE) from None
     raise UnclassifiedUserFault(
         f"No message in chat thread '{client.thread_id}' matched within {timeout:g} seconds.")
 

@@ -41,11 +41,16 @@ def start_emulator(host: str = "127.0.0.1", port: int = 8443, data_dir: str | No
         raise UnclassifiedUserFault(message)
 
 
-def emulator_status() -> dict[str, Any]:
-    """Whether an emulator runs for this emulator home folder, and where (with the lines that point az at it)."""
+def emulator_status(cmd: Any = None) -> dict[str, Any] | None:
+    """Whether an emulator runs for this emulator home folder, and where (with the lines that point az at it).
+
+    None running: one line on stderr; JSON keeps its shape (an empty `emulators` list), while `-o table` and
+    `-o tsv` print nothing more (core would print a blank line, or `0 <home> False`)."""
     from azext_communication.emulator import instances
     from azext_communication.emulator.cli import export_lines
     from azext_communication.emulator.server import emulator_home
+
+    from ._output import plain_text_output
 
     home = emulator_home()
     running = instances.running(home)
@@ -54,6 +59,8 @@ def emulator_status() -> dict[str, Any]:
 
         get_logger(__name__).warning("No emulator is running for %s. Start one with 'az communication emulator "
                                      "start'.", home)
+        if plain_text_output(cmd) is not None:
+            return None
     for info in running:
         info["exports"] = export_lines(info["endpoint"], info["connectionString"], info["caBundle"])
     return {"home": str(home), "running": bool(running), "emulators": running}

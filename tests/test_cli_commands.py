@@ -14,7 +14,7 @@ from cli_harness import ROOT, load_command_table
 
 EXPECTED_COMMANDS = {
     "communication chat thread create", "communication chat thread list", "communication chat thread show",
-    "communication chat thread update-topic", "communication chat thread delete",
+    "communication chat thread update", "communication chat thread update-topic", "communication chat thread delete",
     "communication chat participant add", "communication chat participant list",
     "communication chat participant remove",
     "communication chat message send", "communication chat message list", "communication chat message get",

@@ -249,3 +249,22 @@ def test_connection_refused_end_to_end_one_line():
                                   "emulator running on that host and port?)."]
     assert token not in result.stderr
     assert time.monotonic() - start < 60
+
+
+@pytest.mark.parametrize(("reason", "endpoint"), [
+    ("Request is not authorized. The access token signature is invalid.", "https://127.0.0.1:8443"),
+    ("Request is not authorized. The access token signature is invalid.", "https://contoso.communication.azure.com"),
+    ("Unauthorized", "https://localhost:8443"),
+])
+def test_401_for_a_token_the_endpoint_does_not_know_names_the_likely_cause(reason: str, endpoint: str):
+    """What the emulator answers after a restart without --data-dir: it signs tokens with a key made at start-up."""
+    text = one_line(mapped(http_error(401, "Unauthorized", reason), kind="chat", endpoint=endpoint))
+    assert "Likely cause: this endpoint does not know the token" in text and "restarted without --data-dir" in text
+    assert "az communication identity token issue" in text
+    assert ("Possible causes" in text) == (reason == "Unauthorized")  # the service's own reason comes first
+
+
+def test_401_that_says_why_gets_no_unknown_token_hint_even_locally():
+    error = mapped(http_error(401, "Unauthorized", "Request is not authorized. The access token has been revoked."),
+                   kind="chat", endpoint="https://127.0.0.1:8443")
+    assert "does not know the token" not in one_line(error)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from azext_communication import _format as fmt
 
 USER = {"rawId": "8:acs:r_u", "properties": {"id": "8:acs:r_u"}}
@@ -14,6 +16,8 @@ ANN = {"rawId": ANN_ID, "properties": {"id": ANN_ID}}
 BOB = {"rawId": BOB_ID, "properties": {"id": BOB_ID}}
 THREAD_ID = "19:sFx1xp97R15AF37VayLvhZASGlizGby9UJjI_QKuoQQ1@thread.v2"
 MICROS = "2026-12-01T21:39:43.403000+00:00"
+BIG_METADATA = {f"key{i}": "v" * 40 for i in range(20)}  # about 1 KB
+DAYS_90 = {"kind": "threadCreationDate", "deleteThreadAfterDays": 90}
 
 
 def table(transformer, result) -> list[str]:
@@ -47,45 +51,123 @@ def worst_case_messages() -> list[dict]:
     ]
 
 
-def test_every_table_fits_in_120_columns_with_worst_case_values():
+def worst_case_tables() -> dict:
     long_topic = "Release planning " * 20
-    cases = {
+    return {
         "message list": (fmt.transform_message_list, worst_case_messages()),
         "message get": (fmt.transform_message_show, {**worst_case_messages()[1], "editedOn": MICROS,
                                                      "deletedOn": MICROS}),
         "thread list": (fmt.transform_thread_list, [{"id": THREAD_ID, "topic": long_topic,
                                                      "lastMessageReceivedOn": MICROS, "deletedOn": MICROS}]),
         "thread show": (fmt.transform_thread_show, {"id": THREAD_ID, "topic": long_topic, "createdOn": MICROS,
-                                                    "createdBy": BOB, "deletedOn": MICROS}),
+                                                    "createdBy": BOB, "deletedOn": MICROS,
+                                                    "metadata": BIG_METADATA, "retentionPolicy": DAYS_90}),
         "thread create": (fmt.transform_thread_create, {"chatThread": {"id": THREAD_ID, "topic": long_topic,
                                                                        "createdOn": MICROS, "createdBy": BOB},
                                                         "errors": []}),
-        "participant list": (fmt.transform_participant_list, [participant(BOB, "B" * 200), participant(ANN)]),
+        "participant list": (fmt.transform_participant_list, [{**participant(BOB, "B" * 200),
+                                                               "metadata": BIG_METADATA}, participant(ANN)]),
         "receipt list": (fmt.transform_receipt_list, [{"sender": BOB, "chatMessageId": "1796161182712",
                                                        "readOn": MICROS}]),
         "token issue": (fmt.transform_token, {"user_id": BOB_ID, "token": "eyJ" + "a" * 900, "expires_on": MICROS}),
         "user create": (fmt.transform_user, BOB),
+        "event subscriptions": (fmt.transform_event_subscriptions, [{
+            "name": "echo-bot", "endpointBaseUrl": "https://bots.example.com/" + "x" * 100, "delivered": 123456,
+            "eventDeliverySchema": "CloudEventSchemaV1_0", "failed": 0, "pending": 12, "deadLettered": 3}]),
+        "emulator status": (fmt.transform_emulator_status, {"emulators": [{
+            "endpoint": "https://127.0.0.1:65535", "pid": 4194304, "dataDir": "/home/someone/" + "d" * 150,
+            "startedOn": MICROS}]}),
     }
-    for name, (transformer, result) in cases.items():
+
+
+@pytest.fixture
+def not_a_terminal(monkeypatch):
+    monkeypatch.delenv("COLUMNS", raising=False)
+
+
+def test_every_table_fits_in_120_columns_with_worst_case_values(not_a_terminal):
+    for name, (transformer, result) in worst_case_tables().items():
         lines = table(transformer, result)
         assert len(lines) >= 3, name
         widest = max(len(line) for line in lines)
         assert widest <= fmt.TABLE_WIDTH, f"{name}: {widest} columns\n" + "\n".join(lines)
 
 
-def test_message_rows_show_names_short_ids_seconds_and_system_messages_in_words():
+@pytest.mark.parametrize("columns", [80, 100])
+def test_tables_fit_a_narrower_terminal(monkeypatch, columns: int):
+    """COLUMNS (or the terminal's own size when stdout is one) narrows every table, ids kept whole: the flexible
+    column is shortened first, then the less important columns are left out."""
+    monkeypatch.setenv("COLUMNS", str(columns))
+    for name, (transformer, result) in worst_case_tables().items():
+        if name == "user create":  # one column, the whole raw id (84 characters for this cloud's prefix)
+            continue
+        lines = table(transformer, result)
+        widest = max(len(line) for line in lines)
+        assert widest <= columns, f"{name}: {widest} columns\n" + "\n".join(lines)
+        assert THREAD_ID in "\n".join(lines) or "thread" not in name, name
+    rows = fmt.transform_message_list(worst_case_messages())
+    assert {"Id", "Sender", "CreatedOn", "Content"} <= set(rows[0]), rows[0]
+    assert len(rows[0]["Content"]) >= fmt.MIN_FLEXIBLE_WIDTH
+
+
+def test_a_wide_terminal_still_gets_at_most_120_columns(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "250")
+    assert fmt.table_width() == fmt.TABLE_WIDTH
+    monkeypatch.delenv("COLUMNS")
+    assert fmt.table_width() == fmt.TABLE_WIDTH  # pytest's stdout is not a terminal
+    assert fmt.terminal_width() is None
+
+
+def test_the_terminal_size_counts_when_stdout_is_a_terminal(monkeypatch):
+    import os
+
+    monkeypatch.delenv("COLUMNS", raising=False)
+    leader, follower = os.openpty()
+    try:
+        import fcntl
+        import struct
+        import termios
+
+        fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 72, 0, 0))
+        with os.fdopen(os.dup(follower), "w") as tty:
+            monkeypatch.setattr("sys.stdout", tty)
+            assert fmt.terminal_width() == 72 and fmt.table_width() == 72
+            lines = table(fmt.transform_message_list, worst_case_messages())
+            assert max(len(line) for line in lines) <= 72
+    finally:
+        os.close(leader)
+        os.close(follower)
+
+
+def test_message_rows_show_names_short_ids_seconds_and_system_messages_in_words(not_a_terminal):
     rows = fmt.transform_message_list(worst_case_messages())
     assert list(rows[0]) == ["Id", "Seq", "Type", "Sender", "CreatedOn", "Content"]
     by_seq = {row["Seq"]: row for row in rows}
-    assert by_seq["999999"]["Content"] == "Ann with a very\u2026 removed Bob"
+    assert by_seq["999999"]["Content"] == "Ann with a very\u2026 removed Bob"  # the name Ann used before that
     assert by_seq["999999"]["Sender"] == ""
-    assert by_seq["999998"]["Sender"] == "Bob"  # learned from the participantAdded message
+    assert by_seq["999998"]["Sender"] == "\u2026fd6c51f7"  # sent without a display name: not "Bob"
     assert by_seq["999998"]["Content"].endswith(fmt.ELLIPSIS)
     assert by_seq["999997"]["Content"] == "Ship & go" and by_seq["999997"]["Sender"] == "Ann with a very\u2026"
-    assert by_seq["3"]["Content"].startswith("Ann with a very\u2026 changed the topic")
-    assert by_seq["2"]["Content"] == "Ann with a very\u2026 joined and added Bob"
-    assert by_seq["1"]["Content"] == "Ann with a very\u2026 joined"
+    assert by_seq["3"]["Content"].startswith("Ann changed the topic")  # her name at the time (seq 2)
+    assert by_seq["2"]["Content"] == "Ann joined and added Bob"
+    assert by_seq["1"]["Content"] == "\u2026ecc96de7 joined"  # no name had been used yet
     assert {row["CreatedOn"] for row in rows} == {"2026-12-01T21:39:43Z"}
+
+
+def test_a_message_row_never_carries_a_name_from_another_message(not_a_terminal):
+    """Ann sends as "Ann", then without a name, then as "Annie": each row shows what that message carried."""
+    def sent(seq: str, name: str | None) -> dict:
+        return {"id": seq, "sequenceId": seq, "type": "text", "createdOn": MICROS, "sender": ANN,
+                "senderDisplayName": name, "content": {"message": f"m{seq}"}}
+
+    newest_first = [sent("4", "Annie"), sent("3", None), sent("2", "Ann"),
+                    {**system("participantAdded", "1", participants=[participant(ANN)])}]
+    senders = {row["Seq"]: row["Sender"] for row in fmt.transform_message_list(newest_first)}
+    assert senders == {"4": "Annie", "3": "\u2026ecc96de7", "2": "Ann", "1": ""}
+    assert fmt.transform_message_show(sent("3", None))["Sender"] == "\u2026ecc96de7"
+    line = fmt.message_line_renderer(width=None)
+    assert [line(m).split("  ")[1] for m in reversed(newest_first)] == [
+        "\u2026ecc96de7 joined", "Ann", "\u2026ecc96de7", "Annie"]
 
 
 def test_unknown_senders_are_short_ids_and_deleted_messages_say_so():
@@ -115,7 +197,8 @@ def test_watch_line_uses_the_same_names_and_words_as_the_tables():
     for message in reversed(worst_case_messages()[2:]):
         line(message)
     text = line(worst_case_messages()[1])
-    assert text.startswith("2026-12-01T21:39:43Z  Bob  x x") and text.endswith(fmt.ELLIPSIS) and len(text) == 60
+    assert text.startswith("2026-12-01T21:39:43Z  \u2026fd6c51f7  x x")  # sent without a name: not "Bob"
+    assert text.endswith(fmt.ELLIPSIS) and len(text) == 60
     assert line(worst_case_messages()[0]) == "2026-12-01T21:39:43Z  Ann with a very\u2026 removed Bob"
 
 
@@ -134,7 +217,7 @@ def test_thread_participant_receipt_user_rows():
     assert "Deleted" not in fmt.transform_thread_show({"id": "19:x"})
     assert fmt.transform_thread_show({"id": "19:x", "deletedOn": MICROS})["Deleted"] == "yes"
     assert fmt.transform_participant_list([{"identifier": USER, "displayName": None}]) == [
-        {"User": "8:acs:r_u", "DisplayName": "", "ShareHistoryTime": ""}]
+        {"User": "8:acs:r_u", "DisplayName": "", "ShareHistoryTime": "", "Metadata": ""}]
     assert fmt.transform_receipt_list([{"sender": ANN, "chatMessageId": "1", "readOn": MICROS}]) == [
         {"Sender": "\u2026ecc96de7", "ChatMessageId": "1", "ReadOn": "2026-12-01T21:39:43Z"}]
     assert fmt.transform_user(USER) == {"RawId": "8:acs:r_u"}
@@ -149,20 +232,48 @@ def test_token_table_hides_the_token():
     assert list(fmt.transform_token({"token": token, "expires_on": "e"})) == ["ExpiresOn", "Token"]
 
 
-def test_thread_show_reads_deleted_on_from_the_raw_response():
-    """SDK 1.3.0's ChatThreadProperties drops deletedOn; the handler reads it from the response body."""
-    from types import SimpleNamespace
+def test_thread_show_and_participant_rows_carry_metadata_and_retention():
+    row = fmt.transform_thread_show({"id": "19:x@thread.v2", "topic": "Support", "createdBy": ANN,
+                                     "metadata": {"ticket": "42", "queue": "billing"}, "retentionPolicy": DAYS_90})
+    assert list(row) == ["Id", "Topic", "CreatedOn", "CreatedBy", "Metadata", "Retention"]
+    assert row["Metadata"] == "ticket=42, queue=billing" and row["Retention"] == "90 days"
+    bare = fmt.transform_thread_show({"id": THREAD_ID, "topic": "t", "retentionPolicy": {"kind": "none"}})
+    assert bare["Metadata"] == "" and bare["Retention"] == "none" and bare["Id"] == THREAD_ID
+    assert fmt.transform_thread_show({"id": THREAD_ID})["Retention"] == "none"
+    rows = fmt.transform_participant_list([{**participant(ANN, "Ann"), "metadata": {"role": "agent"}},
+                                           participant(BOB)])
+    assert [r["Metadata"] for r in rows] == ["role=agent", ""] and rows[0]["DisplayName"] == "Ann"
 
-    from azext_communication.custom import show_thread
 
-    class Transport:
-        def text(self) -> str:
-            return '{"id": "19:x", "topic": "t", "deletedOn": "2024-01-01T00:00:00Z"}'
+def test_a_whole_thread_id_leaves_topic_and_metadata_room_by_leaving_out_created_by_and_on():
+    """A real 2025 thread id has 63 characters; the id stays whole, CreatedBy and CreatedOn make room."""
+    real_id = "19:acsV1_" + "a" * 43 + "1@thread.v2"
+    long = fmt.transform_thread_show({"id": real_id, "topic": "t" * 300, "createdOn": MICROS, "createdBy": ANN,
+                                      "metadata": BIG_METADATA, "retentionPolicy": DAYS_90})
+    assert list(long) == ["Id", "Topic", "Metadata", "Retention"] and long["Id"] == real_id
+    assert long["Metadata"].startswith("key0=vvv") and long["Metadata"].endswith(fmt.ELLIPSIS)
+    assert long["Topic"].endswith(fmt.ELLIPSIS) and len(long["Topic"]) >= fmt.THREAD_SHOW_LEAST
+    short = fmt.transform_thread_show({"id": real_id, "topic": "T2", "createdOn": MICROS, "createdBy": ANN})
+    assert list(short) == ["Id", "Topic", "CreatedOn", "Metadata", "Retention"]  # a short topic leaves room
+    narrow = fmt.fit_columns([{"Id": real_id, "Topic": "t" * 50, "Metadata": "m" * 50}], ("Topic", "Metadata"),
+                             width=80, optional=("Metadata",), least=20)
+    assert list(narrow[0]) == ["Id", "Topic"]  # a flexible column can go too, never the last one
 
-    class Client:
-        def get_properties(self, raw_response_hook):
-            raw_response_hook(SimpleNamespace(http_response=Transport()))
-            return SimpleNamespace(id="19:x", topic="t", created_on="c", created_by="u")
 
-    shown = show_thread(Client())
-    assert shown["deletedOn"] == "2024-01-01T00:00:00Z" and shown["id"] == "19:x"
+def test_fit_columns_gives_unused_room_to_the_wider_column():
+    rows = fmt.fit_columns([{"Fixed": "x" * 40, "A": "short", "B": "b" * 200}], ("A", "B"))
+    assert rows[0]["A"] == "short"
+    line = "  ".join([rows[0]["Fixed"], rows[0]["A"].ljust(len("A") + 2), rows[0]["B"]])
+    assert len(rows[0]["B"]) == fmt.CONTENT_WIDTH and len(line) <= fmt.TABLE_WIDTH
+    wide = fmt.fit_columns([{"Fixed": "x" * 40, "A": "short", "B": "b" * 200}], ("A", "B"), most=200)[0]
+    assert len(wide["B"]) == fmt.TABLE_WIDTH - 40 - len("short") - 2 * fmt.COLUMN_GAP  # A's unused room too
+    squeezed = fmt.fit_columns([{"Fixed": "x" * 70, "A": "a" * 100, "B": "b" * 100}], ("A", "B"))[0]
+    assert len(squeezed["A"]) + len(squeezed["B"]) <= fmt.TABLE_WIDTH - 70 - 2 * fmt.COLUMN_GAP
+    assert abs(len(squeezed["A"]) - len(squeezed["B"])) <= 1
+
+
+def test_retention_and_metadata_texts():
+    assert fmt.retention_text({"kind": "threadCreationDate", "deleteThreadAfterDays": 30}) == "30 days"
+    assert fmt.retention_text({"kind": "none"}) == "none" and fmt.retention_text(None) == "none"
+    assert fmt.retention_text({"kind": "somethingNew"}) == "somethingNew"
+    assert fmt.metadata_text({"a": "1", "b": ""}) == "a=1, b=" and fmt.metadata_text(None) == ""

@@ -20,11 +20,11 @@ from cli_recording import (
 )
 
 CASSETTES = sorted(RECORDINGS.glob("*.yaml"))
-SCENARIOS = Path(__file__).resolve().parent / "test_cli_scenarios.py"
+SCENARIOS = sorted(Path(__file__).resolve().parent.glob("test_cli_scenarios*.py"))
 
 
 def test_there_is_one_cassette_per_scenario():
-    names = set(re.findall(r"^def (test_\w+)\(target", SCENARIOS.read_text(), re.MULTILINE))
+    names = {n for s in SCENARIOS for n in re.findall(r"^def (test_\w+)\(target", s.read_text(), re.MULTILINE)}
     assert names and {c.stem for c in CASSETTES} == names
 
 

@@ -96,6 +96,7 @@ def test_thread_and_message_lifecycle(target: Target) -> None:
     shown = ok(target.chat("thread", "show", "-t", tid, token=token))
     assert shown["topic"] == "Release planning (v2)" and shown["id"] == tid and shown["deletedOn"] is None
     assert shown["createdBy"]["rawId"] == user
+    assert shown["retentionPolicy"] == {"kind": "none"} and "metadata" not in shown
 
     listed = ok(target.chat("thread", "list", "--start-time", START, token=token))
     assert [t["id"] for t in listed] == [tid]
@@ -148,7 +149,7 @@ def test_participants(target: Target) -> None:
     assert second not in remaining and sorted(remaining) == sorted([owner, third])
 
     table = target.chat("participant", "list", "-t", tid, "-o", "table", token=token)
-    assert table_header(ok(table) and table) == ["User", "DisplayName", "ShareHistoryTime"]
+    assert table_header(ok(table) and table) == ["User", "DisplayName", "ShareHistoryTime", "Metadata"]
     assert "\u2026" + third[-8:] in table.stdout and "Guest" in table.stdout
     assert "2020-01-01T00:00:00Z" in table.stdout and " all" in table.stdout  # the creator sees the whole history
 

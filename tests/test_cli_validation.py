@@ -61,25 +61,29 @@ def assert_refused(result: CliResult, *fragments: str, exit_codes: tuple[int, ..
 def test_missing_endpoint_names_option_and_variable():
     result = chat("thread", "list", endpoint=None)
     line = assert_refused(result, "--endpoint", "AZURE_COMMUNICATION_ENDPOINT")
-    assert line == "ERROR: Please specify --endpoint, or set AZURE_COMMUNICATION_ENDPOINT."
+    assert line == ("ERROR: Please specify --endpoint, or set AZURE_COMMUNICATION_ENDPOINT, "
+                    "or run 'az config set communication.endpoint=<value>'.")  # the README's table, all three
     assert isinstance(result.error, SystemExit) and result.error.code == 2
 
 
 def test_missing_token_names_option_and_variable():
     result = chat("thread", "list", access_token=None)
-    assert_refused(result, "Please specify --access-token, or set AZURE_COMMUNICATION_ACCESS_TOKEN.")
+    assert_refused(result, "Please specify --access-token, or set AZURE_COMMUNICATION_ACCESS_TOKEN, "
+                           "or run 'az config set communication.access_token=<value>'.")
 
 
 def test_empty_values_count_as_missing():
     result = chat("thread", "list", endpoint="", env={"AZURE_COMMUNICATION_ENDPOINT": ""})
-    assert_refused(result, "Please specify --endpoint, or set AZURE_COMMUNICATION_ENDPOINT.")
+    assert_refused(result, "Please specify --endpoint, or set AZURE_COMMUNICATION_ENDPOINT, "
+                           "or run 'az config set communication.endpoint=<value>'.")
     result = chat("thread", "list", access_token="  ", env={"AZURE_COMMUNICATION_ACCESS_TOKEN": ""})
     assert_refused(result, "Please specify --access-token")
 
 
 def test_missing_connection_string_names_option_and_variable():
     result = run("communication", "identity", "user", "create")
-    assert_refused(result, "Please specify --connection-string, or set AZURE_COMMUNICATION_CONNECTION_STRING.")
+    assert_refused(result, "Please specify --connection-string, or set AZURE_COMMUNICATION_CONNECTION_STRING, "
+                           "or run 'az config set communication.connection_string=<value>'.")
     result = run("communication", "user-identity", "token", "issue", "--scope", "chat")
     assert_refused(result, "--connection-string", "AZURE_COMMUNICATION_CONNECTION_STRING")
 

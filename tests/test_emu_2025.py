@@ -254,3 +254,10 @@ def test_odd_metadata_and_policies_are_2xx_or_400_never_500(world, value: object
     parts = {"participants": [{"communicationIdentifier": cim(bob), "metadata": value}]}
     status, _, out = client.bearer("POST", tpath(tid, f"/participants/:add?{V25}"), token, parts)
     assert status in (201, 400), out
+
+
+def test_image_upload_is_not_emulated_at_2025(world) -> None:
+    client, _, token, _, _ = world
+    tid = create(client, token, {"topic": "t"})[1]["chatThread"]["id"]
+    status, _, out = client.bearer("POST", tpath(tid, f"/images?{V25}"), token, {})
+    assert status == 404 and out["error"]["code"] == "NotFound"  # dropped from the final swagger (12.1)

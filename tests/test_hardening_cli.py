@@ -81,25 +81,33 @@ def too_large(n: int) -> str:
 
 LOCAL_CASES = {
     "missing-endpoint": Case(chat("thread", "list", endpoint=None),
-                             "Please specify --endpoint, or set AZURE_COMMUNICATION_ENDPOINT."),
+                             "Please specify --endpoint, or set AZURE_COMMUNICATION_ENDPOINT, "
+                             "or run 'az config set communication.endpoint=<value>'."),
     "missing-token": Case(chat("thread", "list", access_token=None),
-                          "Please specify --access-token, or set AZURE_COMMUNICATION_ACCESS_TOKEN."),
+                          "Please specify --access-token, or set AZURE_COMMUNICATION_ACCESS_TOKEN, "
+                          "or run 'az config set communication.access_token=<value>'."),
     "missing-connection-string": Case(
         identity("user", "create", connection_string=None),
-        "Please specify --connection-string, or set AZURE_COMMUNICATION_CONNECTION_STRING."),
+        "Please specify --connection-string, or set AZURE_COMMUNICATION_CONNECTION_STRING, "
+        "or run 'az config set communication.connection_string=<value>'."),
     "empty-endpoint-variable": Case(
-        chat("thread", "list", endpoint=None), "Please specify --endpoint, or set AZURE_COMMUNICATION_ENDPOINT.",
+        chat("thread", "list", endpoint=None),
+        "Please specify --endpoint, or set AZURE_COMMUNICATION_ENDPOINT, "
+        "or run 'az config set communication.endpoint=<value>'.",
         env={"AZURE_COMMUNICATION_ENDPOINT": ""}),
     "empty-token-variable": Case(
         chat("thread", "list", access_token=None),
-        "Please specify --access-token, or set AZURE_COMMUNICATION_ACCESS_TOKEN.",
+        "Please specify --access-token, or set AZURE_COMMUNICATION_ACCESS_TOKEN, "
+        "or run 'az config set communication.access_token=<value>'.",
         env={"AZURE_COMMUNICATION_ACCESS_TOKEN": "  "}),
     "empty-connection-string-variable": Case(
         identity("user", "create", connection_string=None),
-        "Please specify --connection-string, or set AZURE_COMMUNICATION_CONNECTION_STRING.",
+        "Please specify --connection-string, or set AZURE_COMMUNICATION_CONNECTION_STRING, "
+        "or run 'az config set communication.connection_string=<value>'.",
         env={"AZURE_COMMUNICATION_CONNECTION_STRING": ""}),
     "empty-endpoint-option": Case(chat("thread", "list", endpoint=""),
-                                  "Please specify --endpoint, or set AZURE_COMMUNICATION_ENDPOINT."),
+                                  "Please specify --endpoint, or set AZURE_COMMUNICATION_ENDPOINT, "
+                             "or run 'az config set communication.endpoint=<value>'."),
     "endpoint-http": Case(chat("thread", "list", endpoint="http://example.communication.azure.com"),
                           HTTPS_ENDPOINT.format(where="")),
     "endpoint-not-a-url": Case(chat("thread", "list", endpoint="example communication"),
@@ -123,7 +131,8 @@ LOCAL_CASES = {
         "The accesskey in --connection-string is not valid base64."),
     "connection-string-empty": Case(
         identity("user", "create", connection_string=""),
-        "Please specify --connection-string, or set AZURE_COMMUNICATION_CONNECTION_STRING."),
+        "Please specify --connection-string, or set AZURE_COMMUNICATION_CONNECTION_STRING, "
+        "or run 'az config set communication.connection_string=<value>'."),
     "malformed-user-id": Case(
         chat("participant", "add", "-t", THREAD, "--user", "someone"),
         f"--user 'someone' is not a Communication Services user id; only Communication Services user ids {ACS_IDS} "

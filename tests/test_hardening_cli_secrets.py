@@ -139,6 +139,7 @@ def test_no_secret_in_any_output_of_any_command_with_debug(secrets: Secrets, tmp
         "the capture must see the request-level debug records"
     ok(s.az(*chat, "thread", "show", "-t", tid, token=token))
     ok(s.az(*chat, "thread", "update-topic", "-t", tid, "--topic", "secrets 2", token=token))
+    ok(s.az(*chat, "thread", "update", "-t", tid, "--metadata", "k=v", "--retention-days", "30", token=token))
     ok(s.az(*chat, "participant", "add", "-t", tid, "--user", third, token=token))
     ok(s.az(*chat, "participant", "list", "-t", tid, "-o", "table", token=token))
     ok(s.az(*chat, "participant", "remove", "-t", tid, "--user", third, "--yes", token=token))

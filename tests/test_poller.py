@@ -20,6 +20,7 @@ from azure.core.exceptions import (
 
 from azext_communication._poller import (
     MAX_BACKOFF,
+    MAX_RETRY_AFTER,
     PAGE_SIZE,
     MessageNotInThreadError,
     MessagePoller,
@@ -311,7 +312,39 @@ def test_follow_backs_off_on_transient_errors_and_loses_nothing():
 
 def test_backoff_is_capped():
     assert transient_delay(http_error(500), 20, 2.0) == MAX_BACKOFF
-    assert transient_delay(http_error(429, "600"), 0, 2.0) == MAX_BACKOFF
+    assert transient_delay(ServiceRequestError("connection refused"), 1000, 2.0) == MAX_BACKOFF
+    assert transient_delay(http_error(429, "600"), 0, 2.0) == MAX_RETRY_AFTER  # the service asked for it
+    assert transient_delay(http_error(503, "3"), 0, 2.0) == 3.0
+
+
+def test_a_service_that_is_back_is_seen_within_10_s_however_long_it_was_away():
+    """A ten-minute outage (an emulator stopped and started again): every attempt is at most 10 s after the last
+    one, the follow does not give up, and the outage is reported once when it starts and once when it ends."""
+    thread, clock = FakeThread(), FakeClock()
+    thread.add()
+    attempts: list[float] = []
+    listing = thread.list_messages
+
+    def list_messages(**kwargs):
+        if poller.requests:  # the first request, placing the start, was answered before the outage
+            attempts.append(clock.now)
+            if clock.now < 600:
+                raise ServiceRequestError("Connection refused")
+        return listing(**kwargs)
+
+    thread.list_messages = list_messages
+    poller = MessagePoller(thread)
+    reports: list[tuple] = []
+    follow = poller.follow(2.0, None, clock=clock, sleep=clock.sleep,
+                           on_outage=lambda ex, delay: reports.append(("away", delay)),
+                           on_back=lambda seconds: reports.append(("back", seconds)))
+    poller.poll()  # answered once before the outage
+    thread.add()
+    assert seqs([next(follow)]) == [2]
+    gaps = [b - a for a, b in zip(attempts, attempts[1:], strict=False)]
+    assert max(gaps) <= 10 and attempts[-1] - 600 <= 10, gaps
+    assert reports[0] == ("away", 2.0) and reports[1][0] == "back" and 600 <= reports[1][1] <= 610
+    assert len(reports) == 2
 
 
 @pytest.mark.parametrize("error", [http_error(401), http_error(403), http_error(404), http_error(400),

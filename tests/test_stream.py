@@ -13,7 +13,6 @@ import yaml
 from azure.cli.core.azclierror import (
     InvalidArgumentValueError,
     MutuallyExclusiveArgumentError,
-    RequiredArgumentMissingError,
 )
 
 from azext_communication import _validators as validators
@@ -195,9 +194,12 @@ def test_malformed_custom_is_a_usage_error(expression):
         validate_wait_condition(Namespace(custom=expression, sender=None, contains=None))
 
 
-def test_wait_needs_a_condition():
-    with pytest.raises(RequiredArgumentMissingError, match="--custom"):
-        validate_wait_condition(Namespace(custom=None, sender=None, contains=None))
+def test_wait_conditions_are_optional_but_not_empty():
+    from azext_communication._conditions import message_matcher
+
+    ns = Namespace(custom=None, sender=None, contains=None)
+    validate_wait_condition(ns)  # no condition: the next new message
+    assert ns.custom is None and message_matcher(ns.custom, ns.sender, ns.contains)({"type": "topicUpdated"})
     with pytest.raises(InvalidArgumentValueError, match="--contains must not be empty"):
         validate_wait_condition(Namespace(custom=None, sender=None, contains=" "))
     ns = Namespace(custom="type=='text'", sender=None, contains=None)

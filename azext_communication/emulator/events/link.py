@@ -15,6 +15,7 @@ import time
 from collections import deque
 
 from .deliverer import Deliverer
+from .journal import Journal
 
 log = logging.getLogger("azext_communication.emulator")
 
@@ -28,6 +29,7 @@ class LocalLink:
 
     def __init__(self, **settings: object) -> None:
         self.deliverer = Deliverer(**settings)  # type: ignore[arg-type]
+        self.journal = self.deliverer.journal
 
     def send(self, msg: dict) -> None:
         self.deliverer.handle(msg)
@@ -65,6 +67,8 @@ class ProcessLink:
         root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
         self._env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
         self._status: dict = {}
+        self.journal = Journal()  # a mirror of the delivery process's
+        self._journal_base = 0  # added to a restarted process's sequence numbers, which begin at 1 again
         self._write = threading.Lock()  # the child's stdin, `proc`, `_subs` and the tail of `_facts`
         self._subs: dict[str, dict] = {}  # lower-cased name -> its `add` command
         self._facts: deque[dict] = deque()  # facts sent and not yet handled by every subscription, by seq
@@ -117,6 +121,7 @@ class ProcessLink:
                 log.error("the event delivery process could not be started again: %s", exc)
                 return None
             self.restarts += 1
+            self._journal_base = self.journal.seq
             for key, add in self._subs.items():
                 st = self._status.get(key)
                 if st:  # resume from the progress the dead child reported last
@@ -136,8 +141,13 @@ class ProcessLink:
     def _read(self, proc: subprocess.Popen) -> None:
         for line in proc.stdout:
             try:
-                self._status = json.loads(line)["status"]
-            except (ValueError, KeyError):
+                msg = json.loads(line)
+                self._status = msg["status"]
+                records = msg.get("journal") or []
+                for r in records:
+                    r["seq"] = int(r.get("seq", 0)) + self._journal_base
+                self.journal.extend(records)
+            except (ValueError, KeyError, TypeError):
                 continue
             self._forget_handled()
 
