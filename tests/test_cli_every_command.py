@@ -62,7 +62,8 @@ def test_every_command_runs_live_against_the_emulator(emulator, tmp_path: Path) 
     # chat
     thread = cmd.ok("chat", "thread", "create", "--topic", "every command").result["chatThread"]["id"]
     assert thread in [t["id"] for t in cmd.ok("chat", "thread", "list").result]
-    cmd.ok("chat", "thread", "update-topic", "-t", thread, "--topic", "renamed")
+    cmd.ok("chat", "thread", "update-topic", "-t", thread, "--topic", "first name")
+    cmd.ok("chat", "thread", "update", "-t", thread, "--topic", "renamed")
     assert cmd.ok("chat", "thread", "show", "-t", thread).result["topic"] == "renamed"
     cmd.ok("chat", "participant", "add", "-t", thread, "--user", second)
     members = {p["identifier"]["rawId"] for p in cmd.ok("chat", "participant", "list", "-t", thread).result}
