@@ -14,6 +14,8 @@ import pytest
 from emulator_process import CHAT_API, IDENTITY_API, KeepAliveClient, start_emulator
 from webhook_receiver import Receiver, wait_until
 
+from azext_communication.emulator.events.link import child_dead_letter_id, renumber
+
 pytestmark = pytest.mark.live
 
 IN_THREAD = "Microsoft.Communication.ChatMessageReceivedInThread"
@@ -107,3 +109,15 @@ def _has_new_child(emu_pid: int, old_pid: int) -> bool:
         return _delivery_process(emu_pid).pid != old_pid
     except AssertionError:
         return False
+
+
+def test_a_restarted_process_journal_goes_on_numbering_and_its_dead_letter_ids_are_its_own() -> None:
+    first = renumber([{"kind": "attempt", "seq": 7}, {"kind": "deadLetter", "id": "dl-1", "seq": 8}], 0, 0)
+    assert [r["seq"] for r in first] == [7, 8] and first[1]["id"] == "dl-1"
+    second = renumber([{"kind": "attempt", "seq": 1}, {"kind": "deadLetter", "id": "dl-1", "seq": 2}], 8, 1)
+    assert [r["seq"] for r in second] == [9, 10]
+    assert second[1]["id"] == "dl-1.r1" != first[1]["id"]
+    assert child_dead_letter_id("dl-1.r1", 1) == "dl-1"
+    assert child_dead_letter_id("dl-1", 1) is None  # the first process's: its event died with it
+    assert child_dead_letter_id("dl-1.r1", 11) is None
+    assert child_dead_letter_id("dl-1", 0) == "dl-1"

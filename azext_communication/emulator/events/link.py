@@ -143,10 +143,7 @@ class ProcessLink:
             try:
                 msg = json.loads(line)
                 self._status = msg["status"]
-                records = msg.get("journal") or []
-                for r in records:
-                    r["seq"] = int(r.get("seq", 0)) + self._journal_base
-                self.journal.extend(records)
+                self.journal.extend(renumber(msg.get("journal") or [], self._journal_base, self.restarts))
             except (ValueError, KeyError, TypeError):
                 continue
             self._forget_handled()
@@ -184,6 +181,13 @@ class ProcessLink:
                 self._subs[parse_name(msg)] = msg
             elif op == "remove":
                 self._subs.pop(msg["name"].lower(), None)
+            elif op == "redeliver":
+                dl_id = child_dead_letter_id(msg["id"], self.restarts)
+                if dl_id is None:
+                    log.warning("dead letter %s can no longer be redelivered: the event delivery process that kept "
+                                "its event was restarted", msg["id"])
+                    return
+                msg = {**msg, "id": dl_id}
             self._put(msg)
 
     def status(self) -> dict:
@@ -203,6 +207,28 @@ class ProcessLink:
             proc.kill()
             proc.wait(5)
         self._reader.join(2)
+
+
+def renumber(records: list[dict], base: int, generation: int) -> list[dict]:
+    """Journal records of the `generation`-th restarted delivery process as the mirror numbers them: sequence
+    numbers go on from `base` (a new process counts from 1 again) and dead-letter ids get `.r<generation>`, so
+    that an id of the dead process never names an event of the new one."""
+    for r in records:
+        r["seq"] = int(r.get("seq", 0)) + base
+        if generation and r.get("kind") == "deadLetter" and "id" in r:
+            r["id"] = f"{r['id']}.r{generation}"
+    return records
+
+
+def child_dead_letter_id(dl_id: str, generation: int) -> str | None:
+    """The id the current delivery process knows a mirrored dead letter by; None when an earlier process (gone
+    with its events) wrote it."""
+    suffix = f".r{generation}" if generation else ""
+    if generation and not dl_id.endswith(suffix):
+        return None
+    if not generation and ".r" in dl_id:
+        return None
+    return dl_id[:-len(suffix)] if suffix else dl_id
 
 
 def parse_name(add: dict) -> str:
