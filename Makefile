@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 DEV_SOURCE := $(abspath $(VENV))/az-extensions
 EXT_DIR    := $(abspath $(VENV))/az-cliextensions
 
-.PHONY: demo shell test test-py test-js test-browser browser-deps lint wheel bench venv egg-info clean
+.PHONY: demo shell test test-py test-js test-browser browser-deps screenshots lint wheel bench venv egg-info clean
 
 $(STAMP): requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +69,10 @@ browser-deps: $(BROWSER_DIR)/node_modules/.installed
 
 test-browser: egg-info browser-deps
 	cd $(BROWSER_DIR) && npm test
+
+# The README's pictures of the emulator's web page (docs/images/inspector-*.png), from a scripted session.
+screenshots: egg-info browser-deps
+	cd $(BROWSER_DIR) && node screenshots.mjs
 
 wheel: $(STAMP)
 	rm -rf dist

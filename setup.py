@@ -37,7 +37,8 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["azext_communication", "azext_communication.*"]),
     install_requires=DEPENDENCIES,
-    package_data={"azext_communication": ["azext_metadata.json"]},
+    # the emulator's web page is plain files (no build step): HTML, CSS, JavaScript modules and an icon
+    package_data={"azext_communication": ["azext_metadata.json", "emulator/inspector/static/*"]},
     # The test helpers' pytest plugin (fixtures acs_emulator, acs_emulator_factory): active wherever the wheel is
     # pip-installed next to pytest; it starts nothing unless a test asks for a fixture.
     entry_points={"pytest11": ["azext_communication.testing = azext_communication.testing"]},

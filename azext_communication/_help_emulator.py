@@ -17,8 +17,12 @@ long-summary: >
     When ready it prints the lines to paste into the shell that runs az or the scripts (`export
     AZURE_COMMUNICATION_ENDPOINT=...`, `AZURE_COMMUNICATION_CONNECTION_STRING=...` and `REQUESTS_CA_BUNDLE=...`,
     which makes every client trust its certificate; TLS verification stays on) and the next step, issuing a chat
-    token. Then it logs each request (method, path, status, milliseconds) until Ctrl+C. A port in use or out of
-    range is one line; 'az communication emulator status' says which emulators run and where.
+    token, and the address of its web page, https://<host>:<port>/_emulator/#key=... (the key is new at each
+    start and travels in the URL fragment, never in a log): threads, messages, users, event deliveries and dead
+    letters, faults and recent requests, live; chat as any user from the browser. The browser must trust the
+    emulator's CA (ca.pem in its folder). Then it logs each request (method, path, status, milliseconds) until
+    Ctrl+C. A port in use or out of range is one line; 'az communication emulator status' says which emulators
+    run and where.
 examples:
   - name: Start on the default address (https://127.0.0.1:8443).
     text: az communication emulator start
@@ -42,13 +46,16 @@ short-summary: Say whether an emulator is running for this emulator home folder,
 long-summary: >
     The home folder is $AZURE_COMMUNICATION_EMULATOR_HOME, else ~/.azure-communication-emulator. Every emulator
     started from it (with or without --data-dir) is listed while it runs, with its endpoint, process id, data
-    folder, connection string, CA bundle and the export lines that point az and SDK scripts at it. Nothing
+    folder, connection string, CA bundle, the URL of its web page (inspectorUrl, with its key) and the export
+    lines that point az and SDK scripts at it. Nothing
     running: "running" is false and a warning says so (exit 0 either way).
 examples:
   - name: Is one running, and where?
     text: az communication emulator status -o table
   - name: The lines that point a shell at the running emulator (bash, to paste or to eval "$(...)").
     text: az communication emulator status --query "emulators[0].exports[]" -o tsv
+  - name: The address of the running emulator's web page (with its key), to open in a browser.
+    text: az communication emulator status --query "emulators[0].inspectorUrl" -o tsv
 """
 
 helps["communication emulator subscription"] = """

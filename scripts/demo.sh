@@ -64,8 +64,8 @@ bold "Starting the local emulator (az communication emulator start --port 0)"
 az communication emulator start --port 0 >"$DEMO/emulator.out" 2>"$DEMO/emulator.err" &
 EMU_PID=$!
 wait_ready "$EMU_PID" "$DEMO/emulator" "the emulator" "Press Ctrl+C to stop"
-# Its access key is shown as <redacted> here (the emulator itself prints it whole, for pasting).
-hide_key() { sed "s/accesskey=[^;'\"]*/accesskey=<redacted>/"; }
+# Its access key and its web page's key are shown as <redacted> here (the emulator prints them whole, for pasting).
+hide_key() { sed -e "s/accesskey=[^;'\"]*/accesskey=<redacted>/" -e "s/#key=[A-Za-z0-9_-]*/#key=<redacted>/"; }
 echo "The emulator printed:"
 sed 's/^/  | /' "$DEMO/emulator.out" | hide_key
 printf '\nPasting its export lines (the token comes in step 1):\n'

@@ -207,9 +207,12 @@ def test_emulator_status_says_whether_one_runs_for_this_home_and_where(tmp_path)
         [found] = status.result["emulators"]
         assert found["endpoint"].rstrip("/") == emu.endpoint.rstrip("/") and found["pid"] == emu.process.pid
         assert found["exports"][0] == f"export AZURE_COMMUNICATION_ENDPOINT={found['endpoint']}"
+        assert found["inspectorUrl"].startswith(f"{found['endpoint'].rstrip('/')}/_emulator/#key=")  # the web page
+        record = tmp_path / "running" / f"{emu.process.pid}.json"
+        assert record.stat().st_mode & 0o777 == 0o600  # it holds the page's key and the access key
         table = run("communication", "emulator", "status", "-o", "table", env=home)
         assert table.stdout.split()[:4] == ["Endpoint", "Pid", "Data", "StartedOn"], table
-        assert emu.access_key not in table.stdout
+        assert emu.access_key not in table.stdout and found["inspectorUrl"] not in table.stdout
     finally:
         emu.stop()
     after = run("communication", "emulator", "status", env=home)

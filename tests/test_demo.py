@@ -27,6 +27,8 @@ def test_the_demo_shows_the_emulator_lines_thread_variables_and_clean_quotes(tmp
     printed = out.split("The emulator printed:", 1)[1].split("\n\n", 1)[0]
     assert "emulator is running on https://127.0.0.1:" in printed and "export REQUESTS_CA_BUNDLE=" in printed
     assert "accesskey=<redacted>" in printed and "printed by the emulator>" not in out
+    assert "/_emulator/#key=<redacted>" in printed  # the web page's address, its key hidden too
+    assert not re.search(r"#key=(?!<redacted>)", out)
     key = (tmp_path / "demo" / "emulator-home" / "access-key").read_text().strip()
     assert key and key not in out
     # every command shown as typed: the thread as $THREAD, JMESPath in plain double quotes

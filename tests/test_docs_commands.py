@@ -63,3 +63,12 @@ def test_every_documented_command_parses(doc: Path):
             continue
         assert namespace.command in table, command
     assert not refused, f"{doc.name}: commands az does not parse:\n" + "\n".join(refused)
+
+
+def test_history_is_well_formed_rst_without_merge_leftovers():
+    """A merge once left a `=======` line in HISTORY.rst and shortened its title's underline (long_description)."""
+    lines = (ROOT / "HISTORY.rst").read_text().splitlines()
+    for n, line in enumerate(lines):
+        assert not re.fullmatch(r"(<{7}|={7}|>{7})( .*)?", line), f"HISTORY.rst:{n + 1}: merge marker {line!r}"
+        if n and line and len(set(line)) == 1 and line[0] in "=+-~" and lines[n - 1].strip():
+            assert len(line) >= len(lines[n - 1]), f"HISTORY.rst:{n + 1}: underline shorter than {lines[n - 1]!r}"

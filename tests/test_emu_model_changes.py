@@ -79,9 +79,27 @@ def test_refusals_no_ops_and_reads_publish_nothing(model: ChatModel, changes: li
         model.send_message(b, t.id, "not a member")
     with pytest.raises(NotFound):
         model.remove_participant(a, t.id, b.user_id)
-    # a typing notification changes nothing but is announced (opt-in typing events, real-time push)
-    assert [ch.kind for ch in changes] == ["message.deleted", "typing"]
-    assert (changes[-1].actor, changes[-1].message, changes[-1].members) == (a.user_id, None, (a.user_id,))
+    # typing and a read receipt change nothing events report but are announced (typing events, real-time push,
+    # the web page)
+    assert [ch.kind for ch in changes] == ["message.deleted", "typing", "receipt"]
+    assert (changes[1].actor, changes[1].message, changes[1].members) == (a.user_id, None, (a.user_id,))
+
+
+def test_typing_and_read_receipts_are_published_for_real_time_outlets(model: ChatModel,
+                                                                    changes: list[Change]) -> None:
+    a, b = user(model), user(model)
+    t, _ = model.create_thread(a, "topic", [ParticipantSpec(b.user_id, "Bee")])
+    msg = model.send_message(a, t.id, "hi")
+    del changes[:]
+    model.send_typing(b, t.id, "Bee typing")
+    model.send_read_receipt(b, t.id, msg.id)
+    typing, receipt = changes
+    assert (typing.kind, typing.actor, typing.sender_display_name) == ("typing", b.user_id, "Bee typing")
+    assert typing.members == (a.user_id, b.user_id)
+    assert (receipt.kind, receipt.actor, receipt.message.id) == ("receipt", b.user_id, msg.id)
+    with pytest.raises(Forbidden):
+        model.send_typing(user(model), t.id)
+    assert len(changes) == 2
 
 
 def test_an_observer_writes_in_the_same_store_transaction_as_the_change(tmp_path) -> None:

@@ -113,7 +113,8 @@ def test_json_start_up_stays_one_line(tmp_path) -> None:
     proc, lines = _start(tmp_path, "--json")
     try:
         time.sleep(0.5)
-        assert len(lines) == 1 and set(json.loads(lines[0])) == {"endpoint", "connectionString", "caBundle"}
+        assert len(lines) == 1 and set(json.loads(lines[0])) == {"endpoint", "connectionString", "caBundle",
+                                                                 "inspectorUrl"}
     finally:
         proc.terminate()
         proc.wait(15)

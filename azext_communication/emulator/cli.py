@@ -112,7 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Base64 access key for the connection string (default: generated once and kept).")
     p.add_argument("--throttle", action="store_true", help="Enforce the documented service rate limits (429).")
     p.add_argument("--json", action="store_true", dest="json_output",
-                   help="Print one JSON line {endpoint, connectionString, caBundle} on stdout when ready.")
+                   help="Print one JSON line {endpoint, connectionString, caBundle, inspectorUrl} on stdout when "
+                        "ready.")
     p.add_argument("--fault", action="append", default=None, type=_fault_arg, metavar="MODE:COUNT",
                    help="Inject a fault into the next COUNT requests (MODE: 429, 503, close, stall). Repeatable.")
     p.add_argument("--request-timeout", type=_seconds, default=REQUEST_TIMEOUT, metavar="SECONDS",
@@ -258,7 +259,7 @@ def _record(server: EmulatorServer) -> Path | None:
     try:
         return instances.record(emulator_home(), {
             "endpoint": server.endpoint, "connectionString": server.connection_string, "caBundle": server.ca_bundle,
-            "dataDir": str(server.data_dir) if server.data_dir else None})
+            "inspectorUrl": server.inspector_url, "dataDir": str(server.data_dir) if server.data_dir else None})
     except OSError as exc:
         log.warning("could not record the emulator for 'az communication emulator status': %s", exc)
         return None
@@ -279,7 +280,7 @@ def _announce(server: EmulatorServer, json_output: bool) -> None:
     """What a user (or a script with --json: exactly one line) needs to connect."""
     if json_output:
         sys.stdout.write(json.dumps({"endpoint": server.endpoint, "connectionString": server.connection_string,
-                                     "caBundle": server.ca_bundle}) + "\n")
+                                     "caBundle": server.ca_bundle, "inspectorUrl": server.inspector_url}) + "\n")
     else:
         data = f"data in {server.data_dir}" if server.data_dir else "data in memory, lost on exit"
         lines = [f"Azure Communication Services emulator is running on {server.endpoint} ({data}).",
@@ -287,6 +288,9 @@ def _announce(server: EmulatorServer, json_output: bool) -> None:
                  "roots trusted too):"]
         lines += ["  " + line for line in export_lines(server.endpoint, server.connection_string, server.ca_bundle)]
         lines += ["Then issue a chat token (for a new user) for the chat commands:", "  " + NEXT_STEP,
+                  "See and drive what happens inside (threads, messages, users, events, faults) on the web page",
+                  "(its key is new at each start; a browser trusts the page once it trusts " + server.ca_cert + "):",
+                  "  " + server.inspector_url,
                   "Each request is logged below (method, path, status, milliseconds). Press Ctrl+C to stop."]
         sys.stdout.write("\n".join(lines) + "\n")
     sys.stdout.flush()

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from .connection import ClientIO, ClientWriter, RequestTimeoutError
 from .errors import BadRequest, EmulatorError, NotSupported, PayloadTooLarge
+from .inspector import is_inspector_path
 from .wire import JSON_TYPE, MAX_BODY_BYTES, LowerHeaders, WireApp
 
 if TYPE_CHECKING:
@@ -286,11 +287,18 @@ class RequestHandler(BaseHTTPRequestHandler):
         if sum(1 for k, _ in raw_headers if k.lower() == "transfer-encoding") > 1:
             raise BadRequest("More than one Transfer-Encoding header.")
 
-    def _log_request(self, status: object, started: float) -> None:
-        """One info line per request, so a user sees what their script did: method, path (no query), status, ms."""
+    def _log_request(self, status: object, started: float, page: bool = False) -> None:
+        """One info line per request, so a user sees what their script did: method, path (no query), status, ms;
+        also kept in the web page's ring of recent requests. The page's own requests are debug lines only."""
+        ms = (time.perf_counter() - started) * 1000
+        if page:
+            log.debug("%s %s %s %.1f ms", self.command, self.path.partition("?")[0], status, ms)
+            return
         if log.isEnabledFor(logging.INFO):
-            log.info("%s %s %s %.1f ms", self.command, self.path.partition("?")[0], status,
-                     (time.perf_counter() - started) * 1000)
+            log.info("%s %s %s %.1f ms", self.command, self.path.partition("?")[0], status, ms)
+        inspector = self.server.inspector
+        if inspector is not None:
+            inspector.requests.add(self.command, self.path, status, ms)
 
     def _dispatch(self) -> None:
         started = time.perf_counter()
@@ -306,8 +314,11 @@ class RequestHandler(BaseHTTPRequestHandler):
             self._write(*answer)
             self._log_request(answer[0], started)
             return
+        inspector = self.server.inspector
+        page = inspector is not None and is_inspector_path(self.path)
         try:
-            status, headers, payload = self.server.app.handle(self.command, self.path, hdrs, body)
+            app = inspector if page else self.server.app
+            status, headers, payload = app.handle(self.command, self.path, hdrs, body)
         except Exception:  # WireApp.handle already catches everything; this is the last line of defence
             log.exception("unhandled error for %s %s", self.command, self.path)
             status, headers, payload = WireApp.error_response(EmulatorError("An internal error occurred."))
@@ -318,7 +329,7 @@ class RequestHandler(BaseHTTPRequestHandler):
             self._log_request("dropped (fault)", started)
             return
         self._write(status, headers, payload)
-        self._log_request(status, started)
+        self._log_request(status, started, page)
 
     # every method goes through the app, which answers 404/405 itself
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch  # noqa: N815

@@ -2,10 +2,10 @@
 
 Why: a user who opens a second terminal, or a script that wants to reuse a running emulator, needs to
 know whether one runs and at which endpoint. While it serves, `emulator start` records itself in
-`<home>/running/<pid>.json` (endpoint, connection string, CA bundle, data folder); the file goes when it
-stops. A record whose process is gone (kill -9) is stale and removed; one whose port does not answer is
-left out (its process may be another one by now, or busy). The connection string is no new secret there:
-the access key it holds is kept in the same folder.
+`<home>/running/<pid>.json` (endpoint, connection string, CA bundle, web page URL with its key, data folder);
+the file goes when it stops. A record whose process is gone (kill -9) is stale and removed; one whose port does
+not answer is left out (its process may be another one by now, or busy). The file holds secrets (the access
+key, the web page's key): it is created 0600, never readable by others even for a moment.
 """
 
 from __future__ import annotations
@@ -30,8 +30,12 @@ def record(home: Path, info: dict[str, Any]) -> Path:
     path = folder / f"{os.getpid()}.json"
     data = {"pid": os.getpid(), "startedOn": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **info}
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data), encoding="utf-8")
-    os.chmod(tmp, 0o600)
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(json.dumps(data))
+    os.chmod(tmp, 0o600)  # whatever the umask
     tmp.replace(path)
     return path
 

@@ -28,6 +28,7 @@ from .events.observer import observer
 from .events.payloads import resource_topic
 from .events.subscriptions import EventSettings
 from .http1 import RequestHandler
+from .inspector import PREFIX, InspectorApp, new_key, own_hosts
 from .model import ChatModel
 from .model.retention import DAY_SECONDS, Sweeper, check_day_seconds
 from .store import MemoryStore, SqliteStore, Store
@@ -83,6 +84,7 @@ class TLSServer(ThreadingHTTPServer):
         self.request_timeout = request_timeout
         self.idle_timeout = idle_timeout
         self.connections: set = set()
+        self.inspector: InspectorApp | None = None  # the web page at /_emulator/ (http1 routes there)
         self._conn_lock = threading.Lock()
         self._cv_prefix = base64.b64encode(os.urandom(15)).decode()
         self._cv = 0
@@ -167,6 +169,8 @@ class EmulatorServer:
         self.event_settings = events or EventSettings()
         self._declared = self.event_settings.declared()  # ValueError (one line) before anything starts
         self.events: EventService | None = None
+        self.inspector: InspectorApp | None = None
+        self.inspector_key = new_key()  # a new one at each start: the web page's API asks for it
         self._sweeper: Sweeper | None = None
         self._stopped = False
 
@@ -204,6 +208,9 @@ class EmulatorServer:
             ctx.load_cert_chain(str(self.certs.server_cert), str(self.certs.server_key))
             self._server = TLSServer((self.host, self.requested_port), ctx, self.app,
                                       request_timeout=self.request_timeout, idle_timeout=self.idle_timeout)
+            self.inspector = InspectorApp(self.model, self.inspector_key, own_hosts(self.host, self.port),
+                                          faults=self.app.faults, events=self.events)
+            self._server.inspector = self.inspector
         except BaseException:
             store.close()
             self._release_lock()
@@ -245,6 +252,8 @@ class EmulatorServer:
         if self._stopped:
             return
         self._stopped = True
+        if self.inspector is not None:
+            self.inspector.live.close()  # pages waiting for news get their answer now
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -283,6 +292,11 @@ class EmulatorServer:
     def endpoint(self) -> str:
         """e.g. https://127.0.0.1:8443 (no trailing slash)."""
         return f"https://{self.advertised_host}:{self.port}"
+
+    @property
+    def inspector_url(self) -> str:
+        """The web page, with its key in the fragment (which browsers never send to a server)."""
+        return f"{self.endpoint}{PREFIX}/#key={self.inspector_key}"
 
     @property
     def connection_string(self) -> str:

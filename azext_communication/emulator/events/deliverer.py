@@ -2,8 +2,9 @@
 
 Why a process: a delivery thread inside the emulator would get the GIL about as often as one of the request
 threads, so under load it would deliver only a fraction of what is sent. The emulator (`service.py`) talks to it
-through a `Link`: framed commands on stdin (`add`, `remove`, `facts`, `stop`), JSON status lines on stdout (per
-subscription: counts, `doneBelow`, `fanned`, `idle`). Tests use the same class in-process (`LocalLink`).
+through a `Link`: framed commands on stdin (`add`, `remove`, `facts`, `redeliver`, `stop`), JSON status lines on
+stdout (per subscription: counts, `doneBelow`, `fanned`, `idle`; plus the `journal` records added since the line
+before). Tests use the same class in-process (`LocalLink`).
 
     python -m azext_communication.emulator.events '<settings JSON>'
 """
@@ -21,6 +22,7 @@ import threading
 from . import payloads
 from .deadletter import DeadLetterSink
 from .engine import DEFAULT_CAPACITY, Counts, Worker
+from .journal import Journal
 from .subscriptions import CLOUD_EVENT_SCHEMA, EVENT_GRID_TOPIC, Subscription, parse
 from .targets import Target, WebhookTarget
 from .topic import EventGridTopicTarget
@@ -55,6 +57,7 @@ class Deliverer:
         self.include_actor = include_actor
         self.capacity = capacity
         self.workers: dict[str, Worker] = {}
+        self.journal = Journal()
         self.stopped = False
 
     def handle(self, msg: dict) -> None:
@@ -70,13 +73,27 @@ class Deliverer:
             if old is not None:
                 old.stop()
             self.workers[sub.name.lower()] = Worker(sub, lambda: make_target(sub, self.topic, self.scale), self.sink,
-                                                    self.scale, self.capacity, msg["from"], counts).start()
+                                                    self.scale, self.capacity, msg["from"], counts,
+                                                    journal=self.journal).start()
         elif op == "remove":
             w = self.workers.pop(msg["name"].lower(), None)
             if w is not None:
                 w.stop()
+        elif op == "redeliver":
+            self.redeliver(msg["id"])
         elif op == "stop":
             self.stop()
+
+    def redeliver(self, dl_id: str) -> bool:
+        """Queue a dead letter's event again on its subscription (False when it is no longer kept)."""
+        kept = self.journal.take_event(dl_id)
+        w = self.workers.get(kept[0].lower()) if kept else None
+        if w is None:
+            log.warning("dead letter %s can no longer be redelivered", dl_id)
+            return False
+        w.redeliver(kept[1], kept[2])
+        log.info("event %s redelivered to subscription %s", kept[2].get("eventType"), w.sub.name)
+        return True
 
     def _fan(self, fact: dict) -> None:
         events: list[dict] | None = None
@@ -116,16 +133,18 @@ def main(argv: list[str] | None = None) -> int:
     done = threading.Event()
 
     def report() -> None:
-        last = None
+        last, seen = None, 0
         while not done.wait(STATUS_SECONDS):
             status = d.status()
-            if status != last:
+            records = d.journal.since(seen)
+            if status != last or records:
                 try:
-                    out.write(json.dumps({"status": status}) + "\n")
+                    out.write(json.dumps({"status": status, "journal": records}) + "\n")
                     out.flush()
                 except (OSError, ValueError):
                     return
                 last = status
+                seen = records[-1]["seq"] if records else seen
 
     threading.Thread(target=report, name="acs-events-status", daemon=True).start()
     stdin = sys.stdin.buffer

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from . import deadletter as dl
+from .journal import Journal
 from .subscriptions import CLOUD_EVENT_SCHEMA, Subscription
 from .targets import Result, Target
 
@@ -44,6 +45,7 @@ class Item:
     attempts: int = 0
     last: Result | None = None
     last_ms: int | None = None
+    redelivery: bool = False  # sent again from the web page: not part of the outbox progress
 
 
 @dataclass
@@ -74,8 +76,9 @@ class Worker:
     def __init__(self, sub: Subscription, targets: Callable[[], Target], sink: dl.DeadLetterSink,
                  scale: float = 1.0, capacity: int = DEFAULT_CAPACITY, from_seq: int = 0,
                  counts: Counts | None = None, clock: Callable[[], float] = time.time,
-                 concurrency: int = CONCURRENCY) -> None:
+                 concurrency: int = CONCURRENCY, journal: Journal | None = None) -> None:
         self.sub = sub
+        self.journal = journal
         self.targets = [targets() for _ in range(concurrency)]
         self.sink = sink
         self.scale = scale
@@ -119,6 +122,19 @@ class Worker:
             self._cond.notify()
         for event in overflow:
             self.sink.write(self.sub.name, event, self.cloud, dl.QUEUE_FULL, 0, "Full", publish_ms, None)
+            if self.journal is not None:
+                self.journal.dead_letter(self.sub.name, lane, event, dl.QUEUE_FULL, 0, "Full", None, "")
+
+    def redeliver(self, lane: str, event: dict) -> None:
+        """Queue a dead-lettered event once more, as a new delivery (attempts from 0), behind its thread's lane."""
+        with self._cond:
+            q = self._lanes.get(lane)
+            if q is None:
+                q = self._lanes[lane] = deque()
+                self._ready.append(lane)
+            q.append(Item(-1, lane, event, int(self.clock() * 1000), redelivery=True))
+            self._pending += 1
+            self._cond.notify()
 
     @property
     def cloud(self) -> bool:
@@ -188,10 +204,14 @@ class Worker:
         if item.attempts and now_ms - item.publish_ms > ttl_ms:  # checked at the next scheduled attempt only
             self._dead_letter(item, dl.TTL_EXCEEDED)
             return
+        started = time.perf_counter()
         result = target.deliver(item.event, item.attempts)
         item.attempts += 1
         item.last = result
         item.last_ms = int(self.clock() * 1000)
+        if self.journal is not None:
+            self.journal.attempt(self.sub.name, item.event, item.attempts, result.status, result.outcome, result.ok,
+                                 (time.perf_counter() - started) * 1000)
         log.info("event %s to subscription %s: %s (attempt %d)", item.event["eventType"], self.sub.name,
                  result.status if result.status is not None else result.outcome, item.attempts)
         if result.ok:
@@ -220,6 +240,10 @@ class Worker:
         self.sink.write(self.sub.name, item.event, self.cloud, reason, item.attempts,
                         last.outcome if last else "Delivering", item.publish_ms, item.last_ms,
                         last.status if last else None, last.excerpt if last else "")
+        if self.journal is not None:
+            self.journal.dead_letter(self.sub.name, item.lane, item.event, reason, item.attempts,
+                                     last.outcome if last else "Delivering", last.status if last else None,
+                                     last.excerpt if last else "")
         self._finish(item, delivered=False)
 
     def _finish(self, item: Item, delivered: bool) -> None:
@@ -233,11 +257,12 @@ class Worker:
                 del self._lanes[item.lane]
             self._pending -= 1
             self._inflight -= 1
-            left = self.progress.outstanding[item.seq] - 1
-            if left:
-                self.progress.outstanding[item.seq] = left
-            else:
-                del self.progress.outstanding[item.seq]
+            if not item.redelivery:
+                left = self.progress.outstanding[item.seq] - 1
+                if left:
+                    self.progress.outstanding[item.seq] = left
+                else:
+                    del self.progress.outstanding[item.seq]
             if delivered:
                 self.counts.delivered += 1
             else:

@@ -13,6 +13,7 @@ import sys
 import threading
 
 from .deliverer import Deliverer
+from .journal import Journal
 
 log = logging.getLogger("azext_communication.emulator")
 
@@ -22,6 +23,7 @@ class LocalLink:
 
     def __init__(self, **settings: object) -> None:
         self.deliverer = Deliverer(**settings)  # type: ignore[arg-type]
+        self.journal = self.deliverer.journal
 
     def send(self, msg: dict) -> None:
         self.deliverer.handle(msg)
@@ -56,6 +58,7 @@ class ProcessLink:
             [sys.executable, "-m", "azext_communication.emulator.events", json.dumps(settings)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
         self._status: dict = {}
+        self.journal = Journal()  # a mirror of the delivery process's
         self._write = threading.Lock()
         self._reader = threading.Thread(target=self._read, name="acs-events-link", daemon=True)
         self._reader.start()
@@ -63,8 +66,10 @@ class ProcessLink:
     def _read(self) -> None:
         for line in self.proc.stdout:
             try:
-                self._status = json.loads(line)["status"]
-            except (ValueError, KeyError):
+                msg = json.loads(line)
+                self._status = msg["status"]
+                self.journal.extend(msg.get("journal") or [])
+            except (ValueError, KeyError, TypeError):
                 continue
         if self.proc.poll() not in (0, None):
             log.error("the event delivery process stopped (exit code %s): chat events are no longer delivered",

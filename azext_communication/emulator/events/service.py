@@ -228,6 +228,26 @@ class EventService:
         counts = {k: st[k] for k in _ZERO} if st else {k: self._saved.get(key, {}).get(k, 0) for k in _ZERO}
         return {**self._subs[key].to_json(), **counts}
 
+    # ------------------------------------------------------------------ the web page
+    def recent(self) -> dict:
+        """The latest delivery attempts and dead letters (newest first), as the delivery process reported them."""
+        if self.link is None:
+            return {"attempts": [], "deadLetters": []}
+        return self.link.journal.snapshot()
+
+    @property
+    def journal_version(self) -> int:
+        """Changes whenever a delivery record arrives (the web page waits on it)."""
+        return self.link.journal.version if self.link is not None else 0
+
+    def redeliver(self, dl_id: str) -> None:
+        """Deliver a dead-lettered event again (only the last ones are kept, in the delivery process)."""
+        if self.link is None or not any(r.get("id") == dl_id and not r.get("redelivered")
+                                        for r in self.link.journal.snapshot()["deadLetters"]):
+            raise NotFound(f"No dead letter '{dl_id}' that can be delivered again.", code="DeadLetterNotFound")
+        self.link.send({"op": "redeliver", "id": dl_id})
+        self.link.journal.redelivered(dl_id)
+
     # ------------------------------------------------------------------ for tests and benchmarks
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """True once every fact recorded so far is handed out and every queue is empty."""

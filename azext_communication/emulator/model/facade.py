@@ -249,7 +249,7 @@ class ChatModel:
         """Remember the caller's latest receipt (ignored in threads with more than 20 participants)."""
         self._expire(tid)
         with self.lock:
-            self._messages.send_receipt(caller, tid, mid)
+            self._publish(self._messages.send_receipt(caller, tid, mid))
 
     def list_read_receipts(self, caller: Caller, tid: str, max_page_size: int, skip: int,
                            cursor: dict | None = None) -> Page:

@@ -191,7 +191,7 @@ class Messages:
         return Change("typing", t, caller.user_id, self.clock(), t.member_ids(), sender_display_name=name)
 
     # ------------------------------------------------------------------ read receipts
-    def send_receipt(self, caller: Caller, tid: str, mid: object) -> None:
+    def send_receipt(self, caller: Caller, tid: str, mid: object) -> Change | None:
         """Remember the caller's latest receipt (ignored in threads with more than 20 participants)."""
         if not isinstance(mid, str) or not mid:
             raise BadRequest("The chatMessageId is required.", code="ValidationError")
@@ -200,12 +200,13 @@ class Messages:
         if m is None or m.created_ms < t.members[caller.user_id].share_history_ms:
             raise _not_found(mid)
         if len(t.active_members()) > MAX_RECEIPT_PARTICIPANTS:
-            return
+            return None
         r = Receipt(caller.user_id, mid, self.clock())
         with self.store.transaction():
             t.receipts.pop(caller.user_id, None)
             t.receipts[caller.user_id] = r
             save_receipt(self.store, t, r)
+        return Change("receipt", t, caller.user_id, r.read_ms, t.member_ids(), message=m)
 
     def list_receipts(self, caller: Caller, tid: str, max_page_size: int, skip: int,
                       cursor: dict | None = None) -> Page:

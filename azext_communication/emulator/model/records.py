@@ -197,6 +197,7 @@ class Change:
     (`topic`, `metadata`, `retentionPolicy`); `reason` is `deletedByUser` or `deletedByPolicy` for
     `thread.deleted`. `thread.propertiesUpdated` is an update that changed no topic (no system message);
     `typing` is a typing notification (`sender_display_name` as sent).
+    `receipt` is a read receipt (`message` is the message read), for outlets that push it (real-time).
     """
 
     kind: str
@@ -213,4 +214,4 @@ class Change:
 
 CHANGE_KINDS = ("thread.created", "thread.topicUpdated", "thread.propertiesUpdated", "thread.deleted",
                 "participants.added", "participant.removed", "message.sent", "message.edited", "message.deleted",
-                "typing")
+                "typing", "receipt")
