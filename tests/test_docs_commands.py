@@ -72,3 +72,20 @@ def test_history_is_well_formed_rst_without_merge_leftovers():
         assert not re.fullmatch(r"(<{7}|={7}|>{7})( .*)?", line), f"HISTORY.rst:{n + 1}: merge marker {line!r}"
         if n and line and len(set(line)) == 1 and line[0] in "=+-~" and lines[n - 1].strip():
             assert len(line) >= len(lines[n - 1]), f"HISTORY.rst:{n + 1}: underline shorter than {lines[n - 1]!r}"
+
+
+def test_the_emulator_readme_names_every_option_and_what_az_start_lacks():
+    """The usage block of the emulator's README lists every option of `python -m azext_communication.emulator`;
+    the options `az communication emulator start` does not take are the ones the README says it lacks."""
+    from azext_communication.emulator.cli import build_parser
+
+    readme = (ROOT / "azext_communication" / "emulator" / "README.md").read_text()
+    usage = readme.split("```", 2)[1]
+    options = {o for action in build_parser()._actions for o in action.option_strings if o != "--help"} - {"-h"}
+    assert options == set(re.findall(r"--[a-z][a-z-]*", usage.split("az communication emulator start")[0]))
+    cli = load_command_table()
+    start = cli.invocation.commands_loader.command_table["communication emulator start"]
+    az_options = {o for argument in start.arguments.values() for o in argument.type.settings.get("options_list", ())
+                  if isinstance(o, str)}
+    said = re.search(r"az communication emulator start \.\.\. +# the same, without (.*)", usage)
+    assert said and options - az_options == set(re.findall(r"--[a-z][a-z-]*", said.group(1)))
