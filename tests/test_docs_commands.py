@@ -89,3 +89,14 @@ def test_the_emulator_readme_names_every_option_and_what_az_start_lacks():
                   if isinstance(o, str)}
     said = re.search(r"az communication emulator start \.\.\. +# the same, without (.*)", usage)
     assert said and options - az_options == set(re.findall(r"--[a-z][a-z-]*", said.group(1)))
+
+
+def test_help_names_the_az_config_keys_as_az_config_set_takes_them():
+    """`communication.endpoint`, as the errors and the README say, not the config file's `[communication] endpoint`."""
+    load_command_table()
+    from knack.help_files import helps
+
+    texts = {name: text for name, text in helps.items() if name.startswith("communication")}
+    assert not [name for name, text in texts.items() if "[communication]" in text]
+    assert "communication.endpoint/communication.access_token" in texts["communication chat"]
+    assert "communication.connection_string" in texts["communication identity"]
