@@ -9,7 +9,8 @@ STAMP  := $(VENV)/.installed
 DEV_SOURCE := $(abspath $(VENV))/az-extensions
 EXT_DIR    := $(abspath $(VENV))/az-cliextensions
 
-.PHONY: demo shell test test-py test-js test-browser browser-deps screenshots lint wheel bench venv egg-info clean
+.PHONY: demo shell test test-py test-js test-browser browser-deps screenshots lint wheel bench venv egg-info clean \
+        test-compat test-py-next
 
 $(STAMP): requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -41,7 +42,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 # Every suite; each later one runs only when the earlier ones passed.
-test: test-py test-js test-browser
+test: test-py test-js test-browser test-compat
 
 test-py: egg-info lint
 	$(BIN)/python -m pytest -q
@@ -84,3 +85,33 @@ bench: egg-info browser-deps
 
 clean:
 	rm -rf build dist .demo .bench *.egg-info .pytest_cache .ruff_cache $(BROWSER_DIR)/node_modules
+
+# ---- Compatibility: kept apart from the rest; `make test` runs it after the suite ----------------------------
+# Every command, live against the emulator, on an older azure-cli and its own core, in a venv per version: 2.60
+# in `make test`; `make test-compat COMPAT_CORE=2.57.0` checks the oldest the extension declares
+# (azext.minCliCoreVersion). Other pins: requirements-compat.txt.
+COMPAT_CORE  ?= 2.60.0
+COMPAT_VENV  := .venv-$(subst .,,$(basename $(COMPAT_CORE)))
+COMPAT_STAMP := $(COMPAT_VENV)/.installed-$(COMPAT_CORE)
+
+$(COMPAT_STAMP): requirements-compat.txt
+	$(PYTHON) -m venv $(COMPAT_VENV)
+	$(COMPAT_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(COMPAT_VENV)/bin/python -m pip install --quiet -r requirements-compat.txt \
+		azure-cli==$(COMPAT_CORE) azure-cli-core==$(COMPAT_CORE)
+	touch $(COMPAT_STAMP)
+
+test-compat: egg-info $(COMPAT_STAMP)
+	$(COMPAT_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/test_cli_every_command.py tests/test_cli_commands.py
+
+# The whole suite on a newer Python (3.12 or 3.13: Debian 12 offers only 3.11; the machine image's pyenv has
+# both). Not part of `make test`: a second venv plus a second run of the suite would take CI past 20 minutes.
+PY_NEXT ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12 \
+                                  $(HOME)/.pyenv/versions/3.13*/bin/python3.13 /usr/bin/python3.12 /usr/bin/python3.13))
+NEXT_VENV := .venv-next
+
+test-py-next: egg-info
+	@test -n "$(PY_NEXT)" || { echo "no Python 3.12 or 3.13 on this machine"; exit 1; }
+	test -x $(NEXT_VENV)/bin/az || { $(PY_NEXT) -m venv $(NEXT_VENV) && \
+		$(NEXT_VENV)/bin/python -m pip install --quiet -r requirements-dev.txt; }
+	$(NEXT_VENV)/bin/python -m pytest -q -p no:cacheprovider

@@ -8,16 +8,22 @@ from setuptools import find_packages, setup
 HERE = Path(__file__).parent
 VERSION = re.search(r'VERSION = "([^"]+)"', (HERE / "azext_communication" / "_version.py").read_text()).group(1)
 
-# azure-core, knack and azure-cli-core come from the az installation itself; the SDKs are installed
-# into the extension folder by `az extension add`.
+# Every package the extension, the emulator and the pytest fixture import at run time (knack and azure-cli-core
+# come from the az installation itself; the fixture and the emulator need no az). `az extension add` installs these
+# into the extension folder, which core appends to sys.path: where az ships one of them (cryptography, certifi),
+# az's own copy is the one imported, so the ranges admit every version az 2.60 and later ship (cryptography 42 is
+# the first with `not_valid_before_utc`, used by emulator/certs.py).
 DEPENDENCIES = [
     "azure-communication-chat~=1.3.0",
     "azure-communication-identity~=1.5.0",
+    "azure-core>=1.29.5",
+    "certifi>=2023.7.22",
+    "cryptography>=42.0.0",
     "wsproto==1.3.2",  # the emulator's real-time WebSocket (sans-IO, under its own HTTP/1.1 server)
 ]
 
 CLASSIFIERS = [
-    "Development Status :: 4 - Beta",
+    "Development Status :: 5 - Production/Stable",
     "Intended Audience :: Developers",
     "Intended Audience :: System Administrators",
     "Programming Language :: Python :: 3",

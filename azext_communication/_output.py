@@ -47,9 +47,8 @@ def plain(obj: Any) -> Any:
         return str(obj)
     if getattr(obj, "_is_model", False) or hasattr(obj, "_asdict") or hasattr(obj, "additional_properties"):
         from azure.cli.core.commands import AzCliCommandInvoker
-        from azure.cli.core.util import todict
 
-        return todict(obj, AzCliCommandInvoker.remove_additional_prop_layer)  # not a chat model: core's way
+        return _todict_home().todict(obj, AzCliCommandInvoker.remove_additional_prop_layer)  # not ours: core's way
     if hasattr(obj, "__dict__"):
         return {_camel(k): plain(v) for k, v in obj.__dict__.items() if not callable(v) and not k.startswith("_")}
     return obj
@@ -61,13 +60,24 @@ def plain_list(items: Iterable[Any]) -> PlainList:
     return PlainList(plain(item) for item in items)
 
 
-def install() -> None:
-    """Make core's `todict` return a `PlainList` untouched; everything else still goes through core's own."""
+def _todict_home() -> Any:
+    """The module whose `todict` core calls on results: `azure.cli.core.util` in recent cores; cores before it
+    had one (2.60 among them) call knack's, imported into `azure.cli.core.commands`."""
     from azure.cli.core import util
 
-    if getattr(util.todict, "passes_plain_lists", False):
+    if hasattr(util, "todict"):
+        return util
+    from azure.cli.core import commands
+
+    return commands
+
+
+def install() -> None:
+    """Make core's `todict` return a `PlainList` untouched; everything else still goes through core's own."""
+    home = _todict_home()
+    if getattr(home.todict, "passes_plain_lists", False):
         return
-    original = util.todict
+    original = home.todict
 
     def todict(obj: Any, post_processor: Any = None) -> Any:
         if type(obj) is PlainList:
@@ -75,7 +85,7 @@ def install() -> None:
         return original(obj, post_processor)
 
     todict.passes_plain_lists = True  # type: ignore[attr-defined]
-    util.todict = todict
+    home.todict = todict
 
 
 def skip_arm_transforms(cli_ctx: Any) -> None:

@@ -50,7 +50,7 @@ def load_command_table(loader: Any, _: Any) -> None:
     with loader.command_group("communication", custom_command_type=custom):
         pass
 
-    with loader.command_group(CHAT, is_preview=True, **common):
+    with loader.command_group(CHAT, **common):
         pass
 
     with loader.command_group(f"{CHAT} thread", client_factory=cf_chat, **common) as g:
@@ -96,7 +96,7 @@ def load_command_table(loader: Any, _: Any) -> None:
             g.custom_command("get-for-teams-user", "get_token_for_teams_user", table_transformer=fmt.transform_token,
                              sensitive_info=g.sensitive(sensitive_keys=["token"]))
 
-    with loader.command_group("communication emulator", custom_command_type=emulator, is_preview=True) as g:
+    with loader.command_group("communication emulator", custom_command_type=emulator) as g:
         g.custom_command("start", "start_emulator")
         g.custom_command("status", "emulator_status", table_transformer=fmt.transform_emulator_status,
                          sensitive_info=g.sensitive(sensitive_keys=["connectionString", "exports"]))

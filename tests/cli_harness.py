@@ -62,9 +62,11 @@ def prepare() -> None:
     if _READY:
         return
     ensure_egg_info()
-    from azure.cli.core import get_default_cli
+    from azure.cli.core import get_default_cli, util
 
-    with mock.patch("azure.cli.core.util._update_latest_from_ame_storage", side_effect=lambda v: (v, False)):
+    # the version check's source: a storage account since core 2.66 or so, GitHub before (2.60)
+    source = next(n for n in ("_update_latest_from_ame_storage", "_update_latest_from_github") if hasattr(util, n))
+    with mock.patch.object(util, source, side_effect=lambda v: (v, False)):
         get_default_cli()
     _READY = True
 
@@ -185,6 +187,11 @@ def load_command_table() -> Any:
     loader = invoker.commands_loader
     loader.skip_applicability = True
     loader.load_command_table(["communication"])
+    # Without a command index yet (a fresh config folder), core loads every module; keep only ours, as core
+    # does before loading the arguments of the one command it runs (some of core 2.60's own fail to load).
+    for table in (loader.command_table, loader.command_group_table, loader.cmd_to_loader_map):
+        for name in [n for n in table if n != "communication" and not n.startswith("communication ")]:
+            del table[name]
     loader.command_name = ""
     loader.load_arguments()
     invoker.parser.cli_ctx = cli

@@ -145,10 +145,25 @@ def test_every_command_has_examples_that_parse(cli, loader):
             assert namespace.command == name
 
 
-def test_metadata_declares_preview_and_min_core():
+def test_metadata_declares_stable_and_min_core():
+    """The oldest core declared is one `make test-compat COMPAT_CORE=...` runs every command on: 2.57 (2.56 and
+    older have no `AzCommandGroup.sensitive`); `make test` runs them on 2.60."""
     meta = json.loads((ROOT / "azext_communication" / "azext_metadata.json").read_text())
-    assert meta["azext.minCliCoreVersion"] == "2.91.0"
-    assert meta["azext.isPreview"] is True
+    makefile = (ROOT / "Makefile").read_text()
+    assert meta["azext.minCliCoreVersion"] == "2.57.0"
+    assert f"COMPAT_CORE={meta['azext.minCliCoreVersion']}" in makefile
+    assert "COMPAT_CORE  ?= 2.60.0" in makefile
+    assert meta["azext.isPreview"] is False
+
+
+def test_no_group_or_command_is_preview_or_experimental(loader):
+    """Not a preview any more: core would print "Command group ... is in preview" on every call."""
+    marked = [name for name, cmd in loader.command_table.items() if name.startswith("communication")
+              and (getattr(cmd, "preview_info", None) or getattr(cmd, "experimental_info", None))]
+    marked += [name for name, group in loader.command_group_table.items() if name.startswith("communication")
+               and (group.group_kwargs.get("preview_info") or group.group_kwargs.get("experimental_info")
+                    or group.group_kwargs.get("is_preview") or group.group_kwargs.get("is_experimental"))]
+    assert marked == []
 
 
 def test_user_agent_starts_with_extension_version():

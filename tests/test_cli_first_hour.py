@@ -179,7 +179,7 @@ def test_emulator_start_failures_are_one_line(tmp_path, port: str, code: int, me
         result = run("communication", "emulator", "start", "--port", port,
                      env={"AZURE_COMMUNICATION_EMULATOR_HOME": str(tmp_path)})
     assert result.exit_code == code, result
-    lines = [line for line in result.stderr.splitlines() if line.strip() and "is in preview" not in line]
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert lines == [message.format(port=port)], result.stderr
     assert "Traceback" not in result.stderr and "stopping" not in result.stderr
 

@@ -25,7 +25,6 @@ UNKNOWN_THREAD = "19:00000000000000000000000000000000@thread.v2"
 USER = "8:acs:11111111-2222-3333-4444-555555555555_00000000-0000-0000-0000-000000000001"
 KEY = base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
 CONN = f"endpoint={ENDPOINT}/;accesskey={KEY}"
-PREVIEW_WARNING = "WARNING: Command group 'communication chat' is in preview"
 ACS_IDS = "(8:acs:..., 8:dod-acs:..., 8:gcch-acs:..., 8:spool:...)"
 
 
@@ -44,10 +43,10 @@ CONN_FORM = "--connection-string must have the form 'endpoint=https://<resource>
 
 
 def error_line(result: CliResult) -> str:
-    """The one error message: stderr holds exactly one non-empty line besides core's preview banner, it is an
-    `ERROR:` line, and there is no traceback, usage block or examples."""
+    """The one error message: stderr holds exactly one non-empty line (no preview banner either), it is
+    an `ERROR:` line, and there is no traceback, usage block or examples."""
     assert "Traceback" not in result.stderr, result
-    lines = [line for line in result.stderr.splitlines() if line.strip() and not line.startswith(PREVIEW_WARNING)]
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("ERROR: "), result
     assert not result.stdout.strip(), result
     return lines[0][len("ERROR: "):]

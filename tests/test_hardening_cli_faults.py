@@ -24,7 +24,6 @@ from azext_communication.emulator.tokens import sign_request
 
 pytestmark = pytest.mark.live
 
-PREVIEW_WARNING = "WARNING: Command group 'communication chat' is in preview"
 
 
 class Faults:
@@ -110,7 +109,7 @@ def ok(result: CliResult) -> Any:
 def error_line(result: CliResult) -> str:
     assert result.exit_code == 1, result
     assert "Traceback" not in result.stderr, result
-    lines = [line for line in result.stderr.splitlines() if line.strip() and not line.startswith(PREVIEW_WARNING)]
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("ERROR: "), result
     return lines[0][len("ERROR: "):]
 

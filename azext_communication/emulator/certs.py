@@ -23,6 +23,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from .files import open_private, private_folder
+
 CA_CERT = "ca.pem"
 CA_KEY = "ca-key.pem"
 SERVER_CERT = "server.pem"
@@ -52,8 +54,8 @@ def _paths(folder: Path) -> CertPaths:
 @contextlib.contextmanager
 def folder_lock(folder: Path) -> Iterator[None]:
     """Exclusive lock so that emulators starting at the same time do not generate two different CAs."""
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".lock", "a+") as fh:
+    private_folder(folder)
+    with open_private(folder / ".lock") as fh:
         fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
         try:
             yield

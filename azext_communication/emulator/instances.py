@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from .files import private_folder
+
 RUNNING_DIR = "running"
 PROBE_TIMEOUT = 0.5
 
@@ -26,7 +28,7 @@ PROBE_TIMEOUT = 0.5
 def record(home: Path, info: dict[str, Any]) -> Path:
     """Write this process's record (atomically) and return its path."""
     folder = Path(home) / RUNNING_DIR
-    folder.mkdir(parents=True, exist_ok=True)
+    private_folder(folder)
     path = folder / f"{os.getpid()}.json"
     data = {"pid": os.getpid(), "startedOn": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **info}
     tmp = path.with_suffix(".tmp")
@@ -34,7 +36,7 @@ def record(home: Path, info: dict[str, Any]) -> Path:
         tmp.unlink()
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(json.dumps(data))
+        fh.write(json.dumps(data))  # created 0600: the connection string holds the access key
     os.chmod(tmp, 0o600)  # whatever the umask
     tmp.replace(path)
     return path

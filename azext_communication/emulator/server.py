@@ -28,6 +28,7 @@ from .events import EventService, Outbox
 from .events.observer import observer
 from .events.payloads import resource_topic
 from .events.subscriptions import EventSettings
+from .files import open_private, private_folder
 from .http1 import RequestHandler
 from .inspector import PREFIX, InspectorApp, new_key, own_hosts
 from .model import ChatModel
@@ -57,8 +58,8 @@ def load_or_create_access_key(folder: Path) -> str:
     """The persisted default access key (base64 of 64 random bytes), created once so the connection string is
     stable across restarts."""
     path = folder / ACCESS_KEY_FILE
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".lock", "a+") as fh:
+    private_folder(folder)
+    with open_private(folder / ".lock") as fh:
         fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
         try:
             with contextlib.suppress(OSError, ValueError):
@@ -156,7 +157,7 @@ class EmulatorServer:
         self.requested_port = port
         self.data_dir = Path(data_dir).expanduser().resolve() if data_dir else None
         self.folder = self.data_dir or emulator_home()
-        self.folder.mkdir(parents=True, exist_ok=True)
+        private_folder(self.folder)
         if access_key is not None:
             decode_access_key(access_key)  # ValueError for invalid base64
             self.access_key = access_key
@@ -185,7 +186,7 @@ class EmulatorServer:
     def _open_store(self) -> Store:
         if self.data_dir is None:
             return MemoryStore()
-        self._lock_file = open(self.data_dir / "emulator.lock", "a+")  # noqa: SIM115 - held while running
+        self._lock_file = open_private(self.data_dir / "emulator.lock")  # held while running
         try:
             fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

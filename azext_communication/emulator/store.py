@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext, supp
 from pathlib import Path
 
 from .errors import ServiceUnavailable
+from .files import create_private
 
 log = logging.getLogger("azext_communication.emulator")
 
@@ -88,6 +90,9 @@ class SqliteStore(Store):
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
+        for name in (self.path, self.path + "-wal", self.path + "-shm"):  # topic keys live here: owner only
+            if name == self.path or os.path.exists(name):
+                create_private(name)
         self._conn: sqlite3.Connection | None = sqlite3.connect(
             self.path, check_same_thread=False, isolation_level=None, timeout=30)
         self._db = threading.Lock()  # the connection: committer thread, start-up reads, close

@@ -12,6 +12,7 @@ import logging
 import threading
 from pathlib import Path
 
+from ..files import open_private, private_folder
 from . import payloads
 
 log = logging.getLogger("azext_communication.emulator")
@@ -53,8 +54,8 @@ class DeadLetterSink:
             return
         with self._lock:
             try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                with path.open("a", encoding="utf-8") as fh:
+                private_folder(path.parent)
+                with open_private(path, "a", encoding="utf-8") as fh:
                     fh.write(line)
             except OSError as exc:
                 log.error("could not write the dead-letter file %s: %s", path, exc)
