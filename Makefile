@@ -80,7 +80,7 @@ wheel: $(STAMP)
 	$(BIN)/python -m pip wheel --quiet --no-deps --no-build-isolation -w dist .
 	@ls dist/*.whl
 
-bench: egg-info
+bench: egg-info browser-deps
 	$(BIN)/python bench/run.py
 
 clean:

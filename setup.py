@@ -19,6 +19,7 @@ DEPENDENCIES = [
     "azure-core>=1.29.5",
     "certifi>=2023.7.22",
     "cryptography>=42.0.0",
+    "wsproto==1.3.2",  # the emulator's real-time WebSocket (sans-IO, under its own HTTP/1.1 server)
 ]
 
 CLASSIFIERS = [

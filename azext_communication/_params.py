@@ -228,6 +228,10 @@ def load_arguments(loader: Any, _: Any) -> None:
                         "e.g. 0.01 in tests. Default 1.")
         c.argument("events_include_actor", options_list=["--events-include-actor"], action="store_true",
                    help="Send user-level event copies to the user who acted too (the older documented behaviour).")
+        c.argument("cors_origins", options_list=["--cors-origin"], nargs="+", validator=ve.validate_cors_origins,
+                   help="Browser origins allowed to call the emulator (chat REST, real-time notifications) and open "
+                        "its WebSocket: SCHEME://HOST[:PORT], ':*' for any port, or *. Default: http://localhost:*, "
+                        "https://localhost:*, http://127.0.0.1:*, https://127.0.0.1:*.")
         c.argument("events_typing", options_list=["--events-typing"], action="store_true",
                    help="Also emit ChatTypingIndicatorReceivedInThread, one per typing notification (off by default).")
         c.argument("events_no_sequence_id", options_list=["--events-no-sequence-id"], action="store_true",

@@ -80,3 +80,17 @@ def validate_port(namespace: Any) -> None:
     except ValueError:
         raise InvalidArgumentValueError(f"--port '{value}' is not a port: expected an integer from 0 to 65535 "
                                         "(0 picks a free port).") from None
+
+
+@usage_errors
+def validate_cors_origins(namespace: Any) -> None:
+    """--cors-origin of emulator start: each SCHEME://HOST[:PORT|:*] or *, checked by the emulator's own rules."""
+    origins = getattr(namespace, "cors_origins", None)
+    if not origins:
+        return
+    from azext_communication.emulator.realtime import check_origin_pattern
+
+    try:
+        namespace.cors_origins = [check_origin_pattern(o) for o in origins]
+    except ValueError as ex:
+        raise InvalidArgumentValueError(f"--cors-origin: {ex}") from None

@@ -18,12 +18,15 @@ def start_emulator(host: str = "127.0.0.1", port: int = 8443, data_dir: str | No
                    faults: list[str] | None = None, event_webhooks: list[str] | None = None,
                    events_config: str | None = None, event_retry_scale: float | None = None,
                    events_include_actor: bool = False, events_typing: bool = False,
-                   events_no_sequence_id: bool = False, retention_day_seconds: float | None = None) -> None:
+                   events_no_sequence_id: bool = False, retention_day_seconds: float | None = None,
+                   cors_origins: list[str] | None = None) -> None:
     """Run the local emulator in the foreground until interrupted (it prints its own start-up errors)."""
     from azext_communication.emulator.cli import run_emulator
     from azext_communication.emulator.events.subscriptions import EventSettings
 
     extra: dict[str, Any] = {"faults": faults} if faults else {}
+    if cors_origins:
+        extra["cors_origins"] = cors_origins
     if (event_webhooks or events_config or event_retry_scale is not None or events_include_actor or events_typing
             or events_no_sequence_id):
         extra["events"] = EventSettings(tuple(event_webhooks or ()), events_config,

@@ -336,6 +336,14 @@ class Bench:
         for row in event_bench.run(duration=max(4.0, self.duration * 1.5)):
             self.report.add(*row)
 
+    def realtime(self) -> None:
+        """(R) real-time notifications: send -> push to 200 protocol clients and a Chromium page, sends/s with 200
+        clients connected vs none (bench/realtime.py, with its own emulator)."""
+        import realtime as realtime_bench
+
+        for row in realtime_bench.run(duration=max(3.0, self.duration)):
+            self.report.add(*row)
+
     def conversations(self) -> None:
         """(W) `message watch` / `message wait`: bench/conversations.py, with its own observed emulator."""
         from conversations import measure
@@ -433,7 +441,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=25, help="threads the user takes part in, besides two")
     parser.add_argument("--duration", type=float, default=4.0, help="seconds per concurrency level")
     parser.add_argument("--only", nargs="*",
-                        help="sections to run: threads messages max50 load sends events watch bot")
+                        help="sections to run: threads messages max50 load sends events watch bot realtime")
     parser.add_argument("--profile", action="store_true", help="also write pyinstrument profiles to .bench/profiles")
     parser.add_argument("--results", default=str(BENCH / "RESULTS.md"), help="where to write the markdown")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a budget fails")
@@ -448,7 +456,7 @@ def main(argv: list[str] | None = None) -> int:
     sections: dict[str, Callable[[], None]] = {
         "threads": bench.thread_list, "messages": bench.message_list, "max50": bench.max_items,
         "load": bench.load_table, "sends": bench.emulator_throughput, "events": bench.events,
-        "watch": bench.conversations, "bot": bench.bot_loop,
+        "watch": bench.conversations, "bot": bench.bot_loop, "realtime": bench.realtime,
     }
     try:
         bench.start()

@@ -21,6 +21,7 @@ from pathlib import Path
 from . import instances
 from .events.subscriptions import EventSettings
 from .model.retention import DAY_SECONDS, MAX_DAY_SECONDS
+from .realtime import DEFAULT_ORIGINS, check_origin_pattern
 from .server import IDLE_TIMEOUT, REQUEST_TIMEOUT, EmulatorServer, emulator_home
 from .wire import FAULT_MODES
 
@@ -90,6 +91,13 @@ def _positive(high: float, what: str, expected: str):
     return _parse
 
 
+def _origin_arg(value: str) -> str:
+    try:
+        return check_origin_pattern(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 _seconds = _positive(86400, "duration", "expected seconds between 0 and 86400")
 _scale = _positive(1000, "factor", "expected a number greater than 0 and at most 1000")
 _day = _positive(MAX_DAY_SECONDS, "--retention-day-seconds", f"expected seconds greater than 0 and at most "
@@ -132,6 +140,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "tests (default 1).")
     p.add_argument("--events-include-actor", action="store_true",
                    help="Send user-level event copies to the user who acted too (the older documented behaviour).")
+    p.add_argument("--cors-origin", nargs="+", type=_origin_arg, default=None, metavar="ORIGIN",
+                   dest="cors_origins",
+                   help="Browser origins allowed to call the emulator (chat REST, real-time notifications) and to "
+                        "open its WebSocket: SCHEME://HOST[:PORT], ':*' for any port, or * (default: "
+                        f"{' '.join(DEFAULT_ORIGINS)}).")
     p.add_argument("--events-typing", action="store_true",
                    help="Also emit ChatTypingIndicatorReceivedInThread, one per typing notification (off by default, "
                         "as the service documents no such event).")
@@ -192,7 +205,8 @@ def run_emulator(host: str = "127.0.0.1", port: int = 8443, data_dir: str | None
                  access_key: str | None = None, throttle: bool = False, json_output: bool = False,
                  faults: list[str] | None = None, request_timeout: float = REQUEST_TIMEOUT,
                  idle_timeout: float = IDLE_TIMEOUT, events: EventSettings | None = None,
-                 report: Callable[[str], None] = _print_error, retention_day_seconds: float = DAY_SECONDS) -> int:
+                 report: Callable[[str], None] = _print_error, retention_day_seconds: float = DAY_SECONDS,
+                 cors_origins: list[str] | tuple[str, ...] | None = None) -> int:
     """Run the emulator in the foreground until SIGINT/SIGTERM; returns the exit code (0 on a clean stop,
     2 for an invalid option value, 1 when it cannot start). A start-up failure is one line, given to `report`
     (default: 'error: ...' on stderr)."""
@@ -215,7 +229,8 @@ def run_emulator(host: str = "127.0.0.1", port: int = 8443, data_dir: str | None
             candidate = EmulatorServer(host=host, port=check_port(port), data_dir=data_dir, access_key=access_key,
                                        throttle=throttle, faults=fault_specs, request_timeout=request_timeout,
                                        idle_timeout=idle_timeout, events=events,
-                                       retention_day_seconds=retention_day_seconds)
+                                       retention_day_seconds=retention_day_seconds,
+                                       cors_origins=tuple(cors_origins or DEFAULT_ORIGINS))
             candidate.start()
         except (ValueError, OverflowError) as exc:
             _stop_quietly(candidate)
@@ -307,6 +322,6 @@ def main(argv: list[str] | None = None) -> int:
                             events=EventSettings(tuple(args.event_webhooks or ()), args.events_config,
                                                  args.event_retry_scale, args.events_include_actor,
                                                  args.events_typing, args.events_sequence_id),
-                            retention_day_seconds=args.retention_day_seconds)
+                            retention_day_seconds=args.retention_day_seconds, cors_origins=args.cors_origins)
     finally:
         restore_logging()

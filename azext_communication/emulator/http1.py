@@ -304,6 +304,9 @@ class RequestHandler(BaseHTTPRequestHandler):
         started = time.perf_counter()
         raw_headers = self.headers._headers
         hdrs = LowerHeaders((k.lower(), v) for k, v in raw_headers)
+        if (hdrs.get("upgrade") or "").lower() == "websocket" and self.server.realtime is not None:
+            self._upgrade(raw_headers, started)
+            return
         try:
             self._check_framing(raw_headers, hdrs)
             body = self._read_body(hdrs)
@@ -330,6 +333,18 @@ class RequestHandler(BaseHTTPRequestHandler):
             return
         self._write(status, headers, payload)
         self._log_request(status, started, page)
+
+    def _upgrade(self, raw_headers: list[tuple[str, str]], started: float) -> None:
+        """Hand the connection to the real-time WebSocket (it returns when the socket ends), or refuse it."""
+        self.close_connection = True
+        leftover = self.client_io.received - self.rfile.tell()
+        extra = self.rfile.read(leftover) if leftover > 0 else b""
+        answer = self.server.realtime.upgrade(self.connection, self.path, raw_headers, extra)
+        if answer is not None:
+            self._write(*answer)
+        if self.path.startswith("/socket.io/1/websocket/"):  # the sid opens a socket: it is not logged
+            self.path = "/socket.io/1/websocket/<sid>"
+        self._log_request(answer[0] if answer else "101 (socket closed)", started)
 
     # every method goes through the app, which answers 404/405 itself
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch  # noqa: N815

@@ -17,6 +17,7 @@ import socketserver
 import ssl
 import threading
 import uuid
+from collections.abc import Iterable
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import IO
@@ -32,6 +33,7 @@ from .http1 import RequestHandler
 from .inspector import PREFIX, InspectorApp, new_key, own_hosts
 from .model import ChatModel
 from .model.retention import DAY_SECONDS, Sweeper, check_day_seconds
+from .realtime import DEFAULT_ORIGINS, CorsPolicy, RealtimeService
 from .store import MemoryStore, SqliteStore, Store
 from .tokens import decode_access_key
 from .wire import FaultInjector, WireApp
@@ -85,6 +87,7 @@ class TLSServer(ThreadingHTTPServer):
         self.request_timeout = request_timeout
         self.idle_timeout = idle_timeout
         self.connections: set = set()
+        self.realtime: RealtimeService | None = app.realtime
         self.inspector: InspectorApp | None = None  # the web page at /_emulator/ (http1 routes there)
         self._conn_lock = threading.Lock()
         self._cv_prefix = base64.b64encode(os.urandom(15)).decode()
@@ -139,7 +142,8 @@ class EmulatorServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, data_dir: str | os.PathLike | None = None,
                  access_key: str | None = None, throttle: bool = False, faults: list[dict] | None = None,
                  request_timeout: float = REQUEST_TIMEOUT, idle_timeout: float = IDLE_TIMEOUT,
-                 events: EventSettings | None = None, retention_day_seconds: float = DAY_SECONDS) -> None:
+                 events: EventSettings | None = None, retention_day_seconds: float = DAY_SECONDS,
+                 cors_origins: Iterable[str] = DEFAULT_ORIGINS) -> None:
         if not (request_timeout > 0 and idle_timeout > 0):
             raise ValueError("timeouts must be positive")
         try:
@@ -167,6 +171,9 @@ class EmulatorServer:
         self._lock_file: IO | None = None
         self.model: ChatModel | None = None
         self.app: WireApp | None = None
+        self.cors_origins = tuple(cors_origins)
+        CorsPolicy(self.cors_origins)  # ValueError (one line) for a bad pattern, before anything starts
+        self.realtime: RealtimeService | None = None
         self.event_settings = events or EventSettings()
         self._declared = self.event_settings.declared()  # ValueError (one line) before anything starts
         self.events: EventService | None = None
@@ -201,7 +208,9 @@ class EmulatorServer:
             resource = str(uuid.uuid5(uuid.NAMESPACE_URL, "acs-emulator:" + self.access_key))
             self.model = ChatModel(store, resource_id=resource, retention_day_seconds=self.retention_day_seconds)
             self.events = self._event_service(store)
-            self.app = WireApp(self.model, self.access_key, throttle=self.throttle, events=self.events)
+            self.realtime = RealtimeService(self.model, self.cors_origins)
+            self.app = WireApp(self.model, self.access_key, throttle=self.throttle, events=self.events,
+                               realtime=self.realtime)
             for spec in self._initial_faults:
                 self.app.faults.add(FaultInjector.parse(spec))
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -253,6 +262,8 @@ class EmulatorServer:
         if self._stopped:
             return
         self._stopped = True
+        if self.realtime is not None:
+            self.realtime.stop()
         if self.inspector is not None:
             self.inspector.live.close()  # pages waiting for news get their answer now
         if self._server is not None:

@@ -189,6 +189,8 @@ def _emulator_threads(server: EmulatorServer, before: set[int]) -> list[threadin
 
 def _build_server(home: str, retry_scale: float, include_actor: bool, typing: bool = False,
                   sequence_id: bool = True, **options: Any) -> EmulatorServer:
+    if options.get("cors_origins") is None:
+        options.pop("cors_origins", None)
     from azext_communication.emulator.events.subscriptions import EventSettings
     from azext_communication.emulator.server import HOME_ENV, EmulatorServer
 
@@ -211,7 +213,8 @@ def local_emulator(*, home: str | os.PathLike | None = None, data_dir: str | os.
                    port: int = 0, subscriptions: Sequence[str | Mapping[str, Any]] = (),
                    event_retry_scale: float = 1.0, events_include_actor: bool = False,
                    events_typing: bool = False, events_sequence_id: bool = True,
-                   retention_day_seconds: float = 86400.0) -> Iterator[LocalEmulator]:
+                   retention_day_seconds: float = 86400.0,
+                   cors_origins: Sequence[str] | None = None) -> Iterator[LocalEmulator]:
     """Start an emulator (free port by default) and stop it when the block ends, even on an exception or Ctrl-C.
 
     `home` keeps its certificates and access key (default: a temporary folder removed afterwards; pass one to
@@ -221,7 +224,8 @@ def local_emulator(*, home: str | os.PathLike | None = None, data_dir: str | os.
     `event_retry_scale` compresses Event Grid's retry schedule (e.g. 0.01 in tests); `events_typing` adds the
     opt-in typing event; `events_sequence_id=False` leaves `sequenceId` out of message events.
     `retention_day_seconds` is the length of a retention-policy day (e.g. 0.02 makes a 30-day policy delete its
-    thread 0.6 s after creation).
+    thread 0.6 s after creation). `cors_origins` are the browser origins allowed to call it and open its real-time
+    WebSocket (`--cors-origin`; default any port of localhost and 127.0.0.1); a bad pattern is a ValueError.
     """
     own_home = home is None and data_dir is None
     folder = tempfile.mkdtemp(prefix="acs-emulator-") if own_home else str(home or data_dir)
@@ -230,7 +234,7 @@ def local_emulator(*, home: str | os.PathLike | None = None, data_dir: str | os.
     try:
         server = _build_server(folder, event_retry_scale, events_include_actor, events_typing, events_sequence_id,
                                host=host, port=port, data_dir=data_dir, access_key=access_key, throttle=throttle,
-                               retention_day_seconds=retention_day_seconds)
+                               retention_day_seconds=retention_day_seconds, cors_origins=cors_origins)
         server.start()
         emu = LocalEmulator(server)
         for sub in subscriptions:

@@ -16,6 +16,8 @@ from ..errors import BadRequest, EmulatorError, NotFound, ServiceUnavailable, To
 from ..events import admin as events_admin
 from ..events.service import EventService
 from ..model import Caller, ChatModel, RateLimiter
+from ..realtime import RealtimeService
+from ..realtime.cors import is_preflight
 from ..tokens import decode_access_key, verify_hmac
 from .chat import handle_chat
 from .faults import FaultInjector, handle_admin
@@ -35,9 +37,10 @@ class WireApp:
 
     def __init__(self, model: ChatModel, access_key: str, throttle: bool = False,
                  server_port: int | None = None, faults: FaultInjector | None = None,
-                 events: EventService | None = None) -> None:
+                 events: EventService | None = None, realtime: RealtimeService | None = None) -> None:
         self.model = model
         self.events = events
+        self.realtime = realtime
         self.access_key = access_key
         self._key = decode_access_key(access_key)
         self.limiter = RateLimiter(enabled=throttle)
@@ -54,6 +57,13 @@ class WireApp:
         """The host the client addressed (echoed into Location, nextLink and error texts)."""
         return req.headers.get("host") or self.default_host
 
+    def origin(self, req: Request) -> str:
+        """`https://host:port` as the client addressed it, always with a port (the socket.io client needs one)."""
+        host = self.host(req)
+        if not re.search(r":[0-9]+$", host):
+            host = f"{host}:{self.server_port or 443}"
+        return f"https://{host}"
+
     # ------------------------------------------------------------------ entry point
     def handle(self, method: str, raw_target: str, headers: Mapping[str, str], body: bytes) -> Response:
         """Answer one request. `headers` keys are matched case-insensitively."""
@@ -62,6 +72,11 @@ class WireApp:
         rid = hdrs.get("x-ms-client-request-id")
         if rid and _REQUEST_ID_RE.match(rid):
             extra.append(("x-ms-client-request-id", rid))
+        if self.realtime is not None and "origin" in hdrs:  # browsers: CORS (spec section 10)
+            if is_preflight(method, hdrs):
+                status, allowed = self.realtime.cors.preflight(hdrs)
+                return status, extra + allowed, b""
+            extra.extend(self.realtime.cors.response_headers(hdrs.get("origin")))
         try:
             host = hdrs.get("host")
             if host and not _HOST_RE.match(host):  # echoed into Location and nextLink: never pass it through
@@ -83,6 +98,8 @@ class WireApp:
             extra.extend(more)
             if body_obj is None:
                 return status, extra, b""
+            if isinstance(body_obj, bytes):  # text (the socket.io handshake); the handler set its Content-Type
+                return status, extra, body_obj
             data = json.dumps(body_obj, separators=(",", ":")).encode("utf-8")
             extra.append(("Content-Type", JSON_TYPE))
             return status, extra, data
@@ -121,11 +138,15 @@ class WireApp:
     # ------------------------------------------------------------------ routing
     def _route(self, req: Request) -> Result:
         segs = req.segments
+        if segs and segs[0].lower() == "chat" and len(segs) >= 2 and segs[1].lower() == "threads":
+            return handle_chat(self, req, segs[2:])
+        if self.realtime is not None:
+            answer = self.realtime.route(req, self.origin(req), self.caller)
+            if answer is not None:
+                return answer
         if not segs:
             raise NotFound("Not Found")
         head = segs[0].lower()
-        if head == "chat" and len(segs) >= 2 and segs[1].lower() == "threads":
-            return handle_chat(self, req, segs[2:])
         if head == "identities":
             return handle_identity(self, req, segs[1:])
         if head == "teamsuser" and len(segs) == 2 and segs[1].lower() == ":exchangeaccesstoken":
