@@ -323,14 +323,21 @@ def transform_thread_create(result: dict[str, Any]) -> dict[str, Any]:
 def transform_thread_show(result: dict[str, Any]) -> dict[str, Any]:
     """Id, Topic, CreatedOn, CreatedBy (short id), Metadata (k=v), Retention ('30 days', 'none'); Deleted only
     for a deleted thread (-o json has the time). A thread id takes up to 63 columns: to leave topic and metadata
-    20 columns each, CreatedBy and CreatedOn are left out first, then Deleted, Retention and Metadata."""
+    20 columns each, CreatedBy and CreatedOn are left out first, then Deleted, Retention and Metadata; when the
+    metadata has to go, the retention comes back if it fits beside the topic."""
     row = {"Id": result.get("id"), "Topic": result.get("topic"), "CreatedOn": display_time(result.get("createdOn")),
            "CreatedBy": short_id(result.get("createdBy")), "Metadata": metadata_text(result.get("metadata")),
            "Retention": retention_text(result.get("retentionPolicy"))}
     if result.get("deletedOn"):
         row["Deleted"] = "yes"
-    return fit_columns([row], ("Topic", "Metadata"), least=THREAD_SHOW_LEAST,
-                       optional=("CreatedBy", "CreatedOn", "Deleted", "Retention", "Metadata"))[0]
+    shown = fit_columns([row], ("Topic", "Metadata"), least=THREAD_SHOW_LEAST,
+                        optional=("CreatedBy", "CreatedOn", "Deleted", "Retention", "Metadata"))[0]
+    if "Metadata" in shown or "Retention" in shown:
+        return shown
+    # No room for metadata: the few columns of "30 days" may still fit beside the topic.
+    del row["Metadata"]
+    return fit_columns([row], ("Topic",), least=THREAD_SHOW_LEAST,
+                       optional=("CreatedBy", "CreatedOn", "Deleted", "Retention"))[0]
 
 
 def transform_thread_list(result: list[dict[str, Any]]) -> list[dict[str, Any]]:

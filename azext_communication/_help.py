@@ -10,7 +10,7 @@ USER = "8:acs:11111111-2222-3333-4444-555555555555_00000000-0000-0000-0000-00000
 USER2 = "8:acs:11111111-2222-3333-4444-555555555555_00000000-0000-0000-0000-000000000002"
 AUTH_NOTE = (
     "Endpoint and token come from --endpoint/--access-token, else AZURE_COMMUNICATION_ENDPOINT/"
-    "AZURE_COMMUNICATION_ACCESS_TOKEN, else `az config` [communication] endpoint/access_token."
+    "AZURE_COMMUNICATION_ACCESS_TOKEN, else `az config` communication.endpoint/communication.access_token."
 )
 SECRET_NOTE = (
     "Prefer the variables (or --option @file) for tokens and connection strings: a value typed on the command line "
@@ -22,7 +22,7 @@ API_2025_NOTE = (
 )
 NETWORK_NOTE = (
     "Throttling (429) and unavailability (5xx) are retried with back-off, honouring Retry-After. "
-    "AZURE_COMMUNICATION_TIMEOUT (seconds; or `az config` [communication] timeout) bounds the wait for a "
+    "AZURE_COMMUNICATION_TIMEOUT (seconds; or `az config` communication.timeout) bounds the wait for a "
     "connection and for each response (default: 10 s to connect, 300 s for a response)."
 )
 
@@ -311,7 +311,7 @@ type: group
 short-summary: Communication Services users and their access tokens.
 long-summary: >
     The connection string comes from --connection-string, else AZURE_COMMUNICATION_CONNECTION_STRING,
-    else `az config` [communication] connection_string. {SECRET_NOTE} {NETWORK_NOTE}
+    else `az config` communication.connection_string. {SECRET_NOTE} {NETWORK_NOTE}
 """
     helps[f"{_group} user"] = """
 type: group

@@ -40,9 +40,17 @@ def create_thread(cmd: Any, client: Any, topic: str, participants: list[str] | N
     return {"chatThread": thread, "errors": []}
 
 
-def show_thread(client: Any) -> dict[str, Any]:
+def _without_metadata_for_tsv(cmd: Any, item: dict[str, Any]) -> dict[str, Any]:
+    """tsv prints a map as an empty field, so optional metadata would only shift the columns after it from one
+    row (or thread) to the next; tsv leaves it out (--query still sees it)."""
+    if plain_text_output(cmd) == "tsv":
+        item.pop("metadata", None)
+    return item
+
+
+def show_thread(cmd: Any, client: Any) -> dict[str, Any]:
     """Thread properties, with its metadata (when it has some) and its retention policy."""
-    return client.get_thread()
+    return _without_metadata_for_tsv(cmd, client.get_thread())
 
 
 def update_thread(client: Any, topic: str | None = None, metadata: dict[str, str] | None = None,
@@ -74,7 +82,7 @@ def add_participants(cmd: Any, client: Any, users: list[str], display_name: str 
     return []
 
 
-def list_participants(client: Any, skip: int | None = None, max_items: int | None = None) -> list[Any]:
+def list_participants(cmd: Any, client: Any, skip: int | None = None, max_items: int | None = None) -> list[Any]:
     """Participants of the thread, with their metadata when they have some."""
-    items = client.list_participants(page_size(max_items), skip)
+    items = (_without_metadata_for_tsv(cmd, p) for p in client.list_participants(page_size(max_items), skip))
     return plain_list(items if max_items is None else itertools.islice(items, max_items))

@@ -260,6 +260,22 @@ def test_a_whole_thread_id_leaves_topic_and_metadata_room_by_leaving_out_created
     assert list(narrow[0]) == ["Id", "Topic"]  # a flexible column can go too, never the last one
 
 
+def test_thread_show_at_80_columns_keeps_the_retention_when_metadata_has_no_room(monkeypatch):
+    """At 80 columns a whole thread id leaves about 20: too few for topic and metadata, enough for a short topic
+    and the retention ("30 days"), which used to go with the metadata."""
+    monkeypatch.setenv("COLUMNS", "80")
+    thread = {"id": THREAD_ID, "topic": "Case 42", "createdOn": MICROS, "createdBy": ANN,
+              "metadata": {"ticket": "42", "queue": "billing"}, "retentionPolicy": DAYS_90}
+    lines = table(fmt.transform_thread_show, thread)
+    assert lines[0].split() == ["Id", "Topic", "Retention"] and lines[2].split() == [THREAD_ID, "Case", "42", "90",
+                                                                                         "days"], lines
+    assert max(len(line) for line in lines) <= 80
+    long_topic = table(fmt.transform_thread_show, {**thread, "topic": "t" * 100})
+    assert long_topic[0].split() == ["Id", "Topic"] and max(len(line) for line in long_topic) <= 80  # topic first
+    monkeypatch.setenv("COLUMNS", "100")
+    assert table(fmt.transform_thread_show, thread)[0].split() == ["Id", "Topic", "Metadata"]  # metadata before it
+
+
 def test_fit_columns_gives_unused_room_to_the_wider_column():
     rows = fmt.fit_columns([{"Fixed": "x" * 40, "A": "short", "B": "b" * 200}], ("A", "B"))
     assert rows[0]["A"] == "short"

@@ -217,3 +217,30 @@ def test_a_retention_policy_set_here_deletes_the_thread_and_none_keeps_it(tmp_pa
         time.sleep(max(0.0, kept_due + 0.5 - time.monotonic()))
         still = az("thread", "show", "-t", kept)
         assert still.exit_code == 0 and still.result["retentionPolicy"] == {"kind": "none"}, still
+
+
+# ------------------------------------------------------------------ tsv keeps its columns
+@pytest.mark.live
+def test_tsv_rows_keep_their_columns_whether_or_not_there_is_metadata(emulator):
+    """tsv prints a map as an empty field: metadata, present on some participants only, would shift the columns
+    after it (`cut -f3` no longer the share-history time). tsv leaves it out, as 1.1.0 printed them."""
+    from cli_harness import chat_user
+
+    env, _ = chat_user(emulator)
+    plain = run("communication", "chat", "thread", "create", "--topic", "plain", "-o", "tsv", env=env).stdout.strip()
+    tagged = run("communication", "chat", "thread", "create", "--topic", "tagged", "--metadata", "k=v", "-o", "tsv",
+                 env=env).stdout.strip()
+    other = run("communication", "identity", "user", "create", env=env).result["rawId"]
+    added = run("communication", "chat", "participant", "add", "-t", tagged, "--user", other, "--metadata", "r=a",
+                env=env)
+    assert added.exit_code == 0, added
+    listed = run("communication", "chat", "participant", "list", "-t", tagged, "-o", "tsv", env=env)
+    rows = [line.split("\t") for line in listed.stdout.splitlines()]
+    assert len(rows) == 2 and [len(r) for r in rows] == [3, 3], listed.stdout
+    assert all(r[2].startswith("1970-01-01T00:00:00") for r in rows), listed.stdout
+    shown = [run("communication", "chat", "thread", "show", "-t", t, "-o", "tsv", env=env).stdout
+             for t in (plain, tagged)]
+    assert [len(s.rstrip("\n").split("\t")) for s in shown] == [6, 6], shown
+    queried = run("communication", "chat", "participant", "list", "-t", tagged, "--query", "[].metadata.r", "-o", "tsv",
+                  env=env)
+    assert queried.stdout.split() == ["a"], queried  # --query still sees the metadata
