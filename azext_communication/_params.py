@@ -67,8 +67,8 @@ def load_arguments(loader: Any, _: Any) -> None:
         c.argument("idempotency_token", options_list=["--idempotency-token"],
                    help="A unique id for this request: repeating it returns the thread created the first time "
                         "instead of creating another one.")
-        c.argument("metadata", options_list=["--metadata"], nargs="+", validator=vm.validate_metadata,
-                   help=THREAD_METADATA_HELP)
+        c.argument("metadata", options_list=["--metadata"], nargs="+", validator=vm.validate_thread_create_metadata,
+                   help=THREAD_METADATA_HELP + " Each value must be non-empty (K= removes a key with thread update).")
         c.argument("retention_days", options_list=["--retention-days"], validator=vm.validate_retention_days,
                    help="Delete the thread this many days after its creation, 30 to 90. Default: keep it until it "
                         "is deleted.")
@@ -108,7 +108,8 @@ def load_arguments(loader: Any, _: Any) -> None:
                    validator=v.validate_start_time)
         c.argument("metadata", options_list=["--metadata"], nargs="+", validator=vm.validate_metadata,
                    help="Metadata of each added participant, as space-separated key=value pairs, at most 1 KB "
-                        "(UTF-8 keys and values). It cannot be changed later.")
+                        "(UTF-8 keys and values). It cannot be changed later, and a user who is already a "
+                        "participant keeps the metadata it has.")
     with loader.argument_context(f"{CHAT} participant remove") as c:
         c.argument("user", options_list=["--user"], help="The user to remove. " + USER_HELP,
                    validator=v.validate_user)
