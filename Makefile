@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 DEV_SOURCE := $(abspath $(VENV))/az-extensions
 EXT_DIR    := $(abspath $(VENV))/az-cliextensions
 
-.PHONY: demo shell test test-py test-js test-browser browser-deps screenshots lint wheel bench venv egg-info clean \
+.PHONY: demo shell test test-py test-js test-browser browser-deps system-deps screenshots lint wheel bench venv egg-info clean \
         test-compat test-py-next
 
 $(STAMP): requirements-dev.txt
@@ -44,7 +44,7 @@ lint: $(STAMP)
 # Every suite; each later one runs only when the earlier ones passed.
 test: test-py test-js test-browser test-compat
 
-test-py: egg-info lint
+test-py: egg-info lint system-deps
 	$(BIN)/python -m pytest -q
 
 # The JavaScript SDK conformance suite (tests/js/README.md): the npm SDKs, pinned by the lockfile, against the
@@ -65,7 +65,11 @@ $(BROWSER_DIR)/node_modules/.installed: $(BROWSER_DIR)/package-lock.json
 	cd $(BROWSER_DIR) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-browser-deps: $(BROWSER_DIR)/node_modules/.installed
+browser-deps: $(BROWSER_DIR)/node_modules/.installed system-deps
+
+# Debian's Chromium and certutil (NSS tools), installed when missing: the browser tests and the Python tests of
+# `emulator trust` need them.
+system-deps:
 	bash scripts/install_browser.sh
 
 test-browser: egg-info browser-deps

@@ -20,9 +20,10 @@ long-summary: >
     token, and the address of its web page, https://<host>:<port>/_emulator/#key=... (the key is new at each
     start and travels in the URL fragment, never in a log): threads, messages, users, event deliveries and dead
     letters, faults and recent requests, live; chat as any user from the browser. The browser must trust the
-    emulator's CA (ca.pem in its folder). Then it logs each request (method, path, status, milliseconds) until
-    Ctrl+C (--log-level WARNING leaves the request log out). A port in use or out of range is one line; 'az communication emulator status' says which emulators
-    run and where. Browser apps on the JavaScript chat SDK get real-time notifications
+    emulator's CA (ca.pem in its folder; 'az communication emulator trust' adds it to Chromium, Chrome and
+    Firefox). Then it logs each request (method, path, status, milliseconds) until Ctrl+C (--log-level WARNING
+    leaves the request log out). A port in use or out of range is one line; 'az communication emulator status'
+    says which emulators run and where. Browser apps on the JavaScript chat SDK get real-time notifications
     (startRealtimeNotifications) from the same HTTPS origin; --cors-origin says which page origins may call it
     (default: any port of localhost and 127.0.0.1).
 examples:
@@ -62,6 +63,26 @@ examples:
     text: az communication emulator status --query "emulators[0].exports[]" -o tsv
   - name: The address of the running emulator's web page (with its key), to open in a browser.
     text: az communication emulator status --query "emulators[0].inspectorUrl" -o tsv
+"""
+
+helps["communication emulator trust"] = """
+type: command
+short-summary: Make the browsers of this user trust the emulator's certificate (Chromium, Chrome and Firefox on Linux).
+long-summary: >
+    Browsers do not read REQUESTS_CA_BUNDLE: a web app (the JavaScript SDK, the UI Library) that calls the
+    emulator needs its CA in the browser's own store. This adds the CA of the emulator home folder (or of
+    --data-dir) with NSS's certutil to ~/.pki/nssdb (Chromium and Chrome) and to every Firefox profile's
+    cert9.db, replacing older emulator CAs, and says what it did. The CA is name-constrained to localhost,
+    127.0.0.0/8, ::1 and the --host the emulator was started with, so trusting it cannot vouch for any other
+    site. Without certutil it changes nothing and prints the commands to run. Start the emulator once first (it
+    makes the CA). macOS and Windows: see the README (security add-trusted-cert / certutil -addstore -user Root).
+examples:
+  - name: Trust the emulator in Chromium, Chrome and Firefox (restart the browser afterwards).
+    text: az communication emulator trust
+  - name: Trust the CA of an emulator that keeps its data in a folder.
+    text: az communication emulator trust --data-dir ./chat-data
+  - name: Remove the emulator's CA from those browsers again.
+    text: az communication emulator trust --remove
 """
 
 helps["communication emulator subscription"] = """

@@ -252,6 +252,13 @@ def load_arguments(loader: Any, _: Any) -> None:
                    help="The level of the emulator's log on stderr: DEBUG, INFO (each request: method, path, status, "
                         "milliseconds), WARNING (no request log) or ERROR. Default INFO.")
 
+    with loader.argument_context("communication emulator trust") as c:
+        c.argument("remove", options_list=["--remove"], action="store_true",
+                   help="Remove the emulator's CA (and any older one) from those databases instead.")
+        c.argument("data_dir", options_list=["--data-dir"],
+                   help="The data folder of an emulator started with --data-dir (its CA lives there). Default: "
+                        "the emulator home folder.")
+
     # ---------------------------------------------------------------- emulator event subscriptions
     from .commands import EMULATOR_SUBSCRIPTION_COMMANDS
 

@@ -100,6 +100,7 @@ def load_command_table(loader: Any, _: Any) -> None:
         g.custom_command("start", "start_emulator")
         g.custom_command("status", "emulator_status", table_transformer=fmt.transform_emulator_status,
                          sensitive_info=g.sensitive(sensitive_keys=["connectionString", "exports"]))
+        g.custom_command("trust", "trust_emulator")
 
     with loader.command_group("communication emulator subscription", client_factory=cf_emulator_admin,
                               custom_command_type=emulator, exception_handler=handle_exception) as g:

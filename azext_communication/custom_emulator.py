@@ -72,6 +72,18 @@ def emulator_status(cmd: Any = None) -> dict[str, Any] | None:
     return {"home": str(home), "running": bool(running), "emulators": running}
 
 
+def trust_emulator(cmd: Any, remove: bool = False, data_dir: str | None = None) -> None:
+    """Add (remove) the emulator's CA to the user's browser trust stores (NSS), saying what was done."""
+    from pathlib import Path
+
+    from azext_communication.emulator.server import emulator_home
+
+    from ._emulator_trust import default_home, trust
+
+    folder = Path(data_dir).expanduser().resolve() if data_dir else emulator_home()
+    trust(folder, default_home(), cmd.cli_ctx.out_file, remove=remove)
+
+
 # ---------------------------------------------------------------------------------------------- emulator events
 def create_event_subscription(client: Any, name: str, endpoint: str, event_delivery_schema: str | None = None,
                               included_event_types: list[str] | None = None, subject_begins_with: str | None = None,

@@ -22,7 +22,7 @@ EXPECTED_COMMANDS = {
     "communication chat message watch", "communication chat message wait",
     "communication chat message receipt send", "communication chat message receipt list",
     "communication chat typing send",
-    "communication emulator start", "communication emulator status",
+    "communication emulator start", "communication emulator status", "communication emulator trust",
     "communication emulator subscription create", "communication emulator subscription list",
     "communication emulator subscription show", "communication emulator subscription delete",
 } | {f"communication {g} {c}" for g in ("identity", "user-identity")

@@ -8,6 +8,7 @@ import itertools
 import json
 import os
 import selectors
+import shutil
 import signal
 import subprocess
 import sys
@@ -103,6 +104,14 @@ def test_every_command_runs_live_against_the_emulator(emulator, tmp_path: Path) 
         finally:
             _stop(started[1])
     cmd.ran.add("communication emulator start")
+    user_home = {"HOME": str(tmp_path / "user"), **home}  # the CA that start made, into this user's browsers
+    if shutil.which("certutil"):
+        assert "Chromium/Chrome: added" in cmd.ok("emulator", "trust", env=user_home).stdout
+        assert "Chromium/Chrome: removed" in cmd.ok("emulator", "trust", "--remove", env=user_home).stdout
+    else:  # without NSS's tools the command prints what to run and exits 1
+        result = run("communication", "emulator", "trust", env={**env, **user_home})
+        assert result.exit_code == 1 and "certutil is not installed" in result.stderr, result
+        cmd.ran.add("communication emulator trust")
 
     assert cmd.ran == _command_names()
 

@@ -91,6 +91,7 @@ def test_human_output_sigint_and_stable_key(home: dict) -> None:
                     break
             text = "".join(lines)
             assert "https://127.0.0.1:" in text and "export REQUESTS_CA_BUNDLE=" in text
+            assert "trust the emulator there once: az communication emulator trust" in text
             export = next(ln for ln in lines if "AZURE_COMMUNICATION_CONNECTION_STRING=" in ln)
             conn = shlex.split(export.strip())[1].split("=", 1)[1]  # the paste-ready export line
             keys.append(conn.split("accesskey=", 1)[1])

@@ -3,6 +3,9 @@
 The SDKs refuse bearer tokens over plain http, so the emulator must speak HTTPS with a certificate the
 client trusts. Pointing `REQUESTS_CA_BUNDLE` at the bundle trusts the emulator without breaking other
 HTTPS calls in the same shell. Existing, still-valid material is reused so the trust setting stays stable.
+The CA is name-constrained (critical NameConstraints: localhost, 127.0.0.0/8, ::1 and the --host) so that a
+browser or system store that trusts it (`az communication emulator trust`) trusts it for no other site; a CA
+without such constraints, or whose constraints leave out the current host, is replaced (one warning line).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import contextlib
 import datetime as dt
 import fcntl
 import ipaddress
+import logging
 import os
 import re
 from collections.abc import Iterable, Iterator
@@ -32,6 +36,13 @@ SERVER_KEY = "server-key.pem"
 BUNDLE = "ca-bundle.pem"
 DEFAULT_HOSTS = ("127.0.0.1", "localhost")
 RENEW_BEFORE = dt.timedelta(days=7)
+CA_NAME_PREFIX = "ACS Emulator Local CA"
+# What the CA may vouch for, whatever --host is: a browser that trusts it trusts no other site.
+PERMITTED_ALWAYS: tuple[x509.GeneralName, ...] = (
+    x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_network("127.0.0.0/8")),
+    x509.IPAddress(ipaddress.ip_network("::1/128")))
+
+log = logging.getLogger("azext_communication.emulator")
 
 
 @dataclass(frozen=True)
@@ -98,10 +109,71 @@ def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
                              serialization.NoEncryption())
 
 
-def _make_ca() -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+def _host_name(host: str) -> x509.GeneralName:
+    """The permitted subtree of one host: that address alone (/32, /128) or that DNS name (and its subdomains)."""
+    try:
+        return x509.IPAddress(ipaddress.ip_network(host))
+    except ValueError:
+        return x509.DNSName(host.lower().rstrip("."))
+
+
+def _permits(subtrees: Iterable[x509.GeneralName], host: str) -> bool:
+    """Whether a permitted-subtree list lets a certificate for `host` through (RFC 5280 4.2.1.10 matching)."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    name = host.lower().rstrip(".")
+    for tree in subtrees:
+        if address is not None and isinstance(tree, x509.IPAddress):
+            if isinstance(tree.value, (ipaddress.IPv4Network, ipaddress.IPv6Network)) and address in tree.value:
+                return True
+        elif address is None and isinstance(tree, x509.DNSName):
+            base = tree.value.lower().lstrip(".")
+            if base and (name == base or name.endswith("." + base)):
+                return True
+    return False
+
+
+def ca_constraints(ca: x509.Certificate) -> list[x509.GeneralName] | None:
+    """The CA's permitted subtrees when it carries a critical NameConstraints of DNS names and addresses only
+    (and nothing excluded that we did not put there); None for an unconstrained CA."""
+    try:
+        ext = ca.extensions.get_extension_for_class(x509.NameConstraints)
+    except x509.ExtensionNotFound:
+        return None
+    permitted = ext.value.permitted_subtrees or []
+    if not ext.critical or not permitted or any(not isinstance(t, (x509.DNSName, x509.IPAddress)) for t in permitted):
+        return None
+    return list(permitted)
+
+
+def _constraints_for(hosts: Iterable[str], keep: Iterable[x509.GeneralName] = ()) -> list[x509.GeneralName]:
+    out = list(PERMITTED_ALWAYS)
+    for tree in keep:
+        if tree not in out:
+            out.append(tree)
+    for host in hosts:
+        if not _permits(out, host):
+            out.append(_host_name(host))
+    return out
+
+
+def describe(subtrees: Iterable[x509.GeneralName]) -> str:
+    """'localhost, 127.0.0.0/8, ::1' (single addresses without their /32 or /128)."""
+    parts = []
+    for tree in subtrees:
+        value = tree.value
+        if isinstance(value, (ipaddress.IPv4Network, ipaddress.IPv6Network)) and value.num_addresses == 1:
+            value = value.network_address
+        parts.append(str(value))
+    return ", ".join(parts)
+
+
+def _make_ca(permitted: list[x509.GeneralName]) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Azure Communication Services Emulator"),
-                      x509.NameAttribute(NameOID.COMMON_NAME, f"ACS Emulator Local CA {os.urandom(4).hex()}")])
+                      x509.NameAttribute(NameOID.COMMON_NAME, f"{CA_NAME_PREFIX} {os.urandom(4).hex()}")])
     now = _now()
     ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
@@ -112,6 +184,7 @@ def _make_ca() -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
                                          content_commitment=False, key_encipherment=False, data_encipherment=False,
                                          key_agreement=False, encipher_only=False, decipher_only=False),
                            critical=True)
+            .add_extension(x509.NameConstraints(permitted_subtrees=permitted, excluded_subtrees=None), critical=True)
             .add_extension(ski, critical=False)
             .sign(key, hashes.SHA256()))
     return cert, key
@@ -202,11 +275,21 @@ def ensure_certificates(folder: str | os.PathLike, hosts: Iterable[str] = ()) ->
     """Create (or reuse when still valid) the CA, the server certificate and the CA bundle in `folder`."""
     p = _paths(Path(folder))
     hosts = [h for h in hosts if h and h not in ("0.0.0.0", "::", "")]
+    needed = [*DEFAULT_HOSTS, *hosts]
     with folder_lock(p.folder):
         ca, ca_key = _load_cert(p.ca_cert), _load_key(p.ca_key)
         fresh_ca = not (_valid(ca) and ca_key is not None and ca.public_key() == ca_key.public_key())
+        permitted = None if fresh_ca else ca_constraints(ca)
+        missing = [h for h in needed if permitted is not None and not _permits(permitted, h)]
+        if not fresh_ca and (permitted is None or missing):
+            fresh_ca = True
+            why = ("was not name-constrained" if permitted is None
+                   else f"was constrained to {describe(permitted)}, which leaves out {', '.join(missing)}")
+            permitted = _constraints_for(hosts, permitted or ())
+            log.warning("replaced the emulator CA in %s: it %s; the new one may vouch only for %s (trust it again: "
+                        "az communication emulator trust)", p.folder, why, describe(permitted))
         if fresh_ca:
-            ca, ca_key = _make_ca()
+            ca, ca_key = _make_ca(permitted or _constraints_for(hosts))
             write_private(p.ca_key, _key_pem(ca_key))
             write_private(p.ca_cert, ca.public_bytes(serialization.Encoding.PEM), 0o644)
         leaf, leaf_key = _load_cert(p.server_cert), _load_key(p.server_key)

@@ -336,6 +336,7 @@ def _announce(server: EmulatorServer, json_output: bool) -> None:
                   "See and drive what happens inside (threads, messages, users, events, faults) on the web page",
                   "(its key is new at each start; a browser trusts the page once it trusts " + server.ca_cert + "):",
                   "  " + server.inspector_url,
+                  "For a web app in a browser, trust the emulator there once: az communication emulator trust",
                   "Each request is logged below (method, path, status, milliseconds). Press Ctrl+C to stop."]
         sys.stdout.write("\n".join(lines) + "\n")
     sys.stdout.flush()

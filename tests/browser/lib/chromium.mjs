@@ -20,13 +20,13 @@ export function trustingHome(caFile) {
   return home;
 }
 
-/** Launch Chromium with the given home (see trustingHome); returns {browser, close()}. */
-export async function launch({ home } = {}) {
+/** Launch Chromium with the given home (see trustingHome) and extra flags; returns {browser, close()}. */
+export async function launch({ home, args = [] } = {}) {
   const ownHome = !home;
   home = home || mkdtempSync(join(tmpdir(), 'acs-browser-home-'));
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: FLAGS,
+    args: [...FLAGS, ...args],
     env: { ...process.env, HOME: home },
   });
   const close = async () => {
