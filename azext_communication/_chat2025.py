@@ -31,6 +31,16 @@ def retention_policy(days: int | str | None) -> dict[str, Any] | None:
     return {"kind": "threadCreationDate", "deleteThreadAfterDays": int(days)}
 
 
+def _thread_extras(metadata: dict[str, str] | None, retention_days: int | str | None) -> dict[str, Any]:
+    """The 2025-03-15 fields of a create or update body that the SDK's 2024-03-07 models do not have."""
+    extras: dict[str, Any] = {}
+    if metadata is not None:
+        extras["metadata"] = dict(metadata)
+    if retention_days is not None:
+        extras["retentionPolicy"] = retention_policy(retention_days)
+    return extras
+
+
 @functools.cache
 def _sending_extras(model: type) -> type:
     """A subclass of a generated request model that also sends its `additional_properties` (the base class,
@@ -104,12 +114,7 @@ class Chat2025:
         """Create a thread; returns it and the participants the service refused."""
         request = _sending_extras(self._models.CreateChatThreadRequest)(
             topic=topic, participants=[self._participant(u, None, None, None) for u in users or []])
-        extras: dict[str, Any] = {}
-        if metadata is not None:
-            extras["metadata"] = dict(metadata)
-        if retention_days is not None:
-            extras["retentionPolicy"] = retention_policy(retention_days)
-        request.additional_properties = extras
+        request.additional_properties = _thread_extras(metadata, retention_days)
         result = self._service.chat.create_chat_thread(request, repeatability_request_id=idempotency_token)
         return self._thread(result.chat_thread), self.refused(getattr(result, "invalid_participants", None))
 
@@ -121,12 +126,7 @@ class Chat2025:
                       retention_days: int | str | None) -> None:
         """PATCH (merge): the topic, metadata keys (an empty value removes its key) and/or the retention policy."""
         request = _sending_extras(self._models.UpdateChatThreadRequest)(topic=topic)
-        extras: dict[str, Any] = {}
-        if metadata is not None:
-            extras["metadata"] = dict(metadata)
-        if retention_days is not None:
-            extras["retentionPolicy"] = retention_policy(retention_days)
-        request.additional_properties = extras
+        request.additional_properties = _thread_extras(metadata, retention_days)
         self._service.chat_thread.update_chat_thread_properties(self.thread_id, request)
 
     def add_participants(self, users: list[str], display_name: str | None, start_time: datetime | None,

@@ -51,8 +51,9 @@ short-summary: Create a chat thread; the caller becomes its first participant.
 long-summary: >
     Users given with --participant/--user are added at creation. If the service refuses any of them, the
     thread still exists but the command fails, naming each refused user with the service's code and message.
-    --metadata sets the thread's metadata (at most 1 KB), --retention-days deletes the thread that many days
-    (30 to 90) after its creation. {API_2025_NOTE}
+    --metadata sets the thread's metadata (at most 1 KB); K= (an empty value) is refused here, as thread update
+    reads it as "remove K". --retention-days deletes the thread that many days (30 to 90) after its creation.
+    {API_2025_NOTE}
 examples:
   - name: Create a thread.
     text: az communication chat thread create --topic "Release planning"
@@ -134,7 +135,9 @@ short-summary: Add one or more users to a chat thread.
 long-summary: >
     Prints [] when every user was added. If the service refuses any user, the command fails and names each
     refused user with the service's code and message. --metadata is given to each added user (at most 1 KB);
-    there is no command to change it afterwards. {API_2025_NOTE}
+    there is no command to change it afterwards. A user who is already a participant is left unchanged (the
+    service keeps its display name, share-history time and metadata): -o table shows the participants as the
+    thread holds them and a warning names each one whose values differ from those asked for. {API_2025_NOTE}
 examples:
   - name: Add two users who see the history since the start of 2024 (UTC).
     text: az communication chat participant add -t {THREAD} --user {USER} {USER2} --display-name "Guest" --start-time 2024-01-01T00:00:00Z

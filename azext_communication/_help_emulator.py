@@ -21,10 +21,11 @@ long-summary: >
     start and travels in the URL fragment, never in a log): threads, messages, users, event deliveries and dead
     letters, faults and recent requests, live; chat as any user from the browser. The browser must trust the
     emulator's CA (ca.pem in its folder; 'az communication emulator trust' adds it to Chromium, Chrome and
-    Firefox). Then it logs each request (method, path, status, milliseconds) until Ctrl+C. A port in use or out
-    of range is one line; 'az communication emulator status' says which emulators run and where. Browser apps
-    on the JavaScript chat SDK get real-time notifications (startRealtimeNotifications) from the same HTTPS
-    origin; --cors-origin says which page origins may call it (default: any port of localhost and 127.0.0.1).
+    Firefox). Then it logs each request (method, path, status, milliseconds) until Ctrl+C (--log-level WARNING
+    leaves the request log out). A port in use or out of range is one line; 'az communication emulator status'
+    says which emulators run and where. Browser apps on the JavaScript chat SDK get real-time notifications
+    (startRealtimeNotifications) from the same HTTPS origin; --cors-origin says which page origins may call it
+    (default: any port of localhost and 127.0.0.1).
 examples:
   - name: Start on the default address (https://127.0.0.1:8443).
     text: az communication emulator start
@@ -40,6 +41,8 @@ examples:
     text: az communication emulator start --data-dir ./chat-data --events-config events.json --event-retry-scale 0.01
   - name: Let a web app served from http://localhost:3000 (and any port of 127.0.0.1) call it and receive real-time notifications.
     text: az communication emulator start --cors-origin http://localhost:3000 "http://127.0.0.1:*"
+  - name: Run without the request log, giving slow clients 60 seconds to send a request.
+    text: az communication emulator start --log-level WARNING --request-timeout 60
   - name: Make a retention-policy day last 1 second, so a 30-day policy deletes its thread after 30 seconds.
     text: az communication emulator start --port 0 --retention-day-seconds 1
 """

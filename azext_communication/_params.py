@@ -67,8 +67,8 @@ def load_arguments(loader: Any, _: Any) -> None:
         c.argument("idempotency_token", options_list=["--idempotency-token"],
                    help="A unique id for this request: repeating it returns the thread created the first time "
                         "instead of creating another one.")
-        c.argument("metadata", options_list=["--metadata"], nargs="+", validator=vm.validate_metadata,
-                   help=THREAD_METADATA_HELP)
+        c.argument("metadata", options_list=["--metadata"], nargs="+", validator=vm.validate_thread_create_metadata,
+                   help=THREAD_METADATA_HELP + " Each value must be non-empty (K= removes a key with thread update).")
         c.argument("retention_days", options_list=["--retention-days"], validator=vm.validate_retention_days,
                    help="Delete the thread this many days after its creation, 30 to 90. Default: keep it until it "
                         "is deleted.")
@@ -108,7 +108,8 @@ def load_arguments(loader: Any, _: Any) -> None:
                    validator=v.validate_start_time)
         c.argument("metadata", options_list=["--metadata"], nargs="+", validator=vm.validate_metadata,
                    help="Metadata of each added participant, as space-separated key=value pairs, at most 1 KB "
-                        "(UTF-8 keys and values). It cannot be changed later.")
+                        "(UTF-8 keys and values). It cannot be changed later, and a user who is already a "
+                        "participant keeps the metadata it has.")
     with loader.argument_context(f"{CHAT} participant remove") as c:
         c.argument("user", options_list=["--user"], help="The user to remove. " + USER_HELP,
                    validator=v.validate_user)
@@ -223,7 +224,7 @@ def load_arguments(loader: Any, _: Any) -> None:
         c.argument("events_config", options_list=["--events-config"],
                    help='Event subscriptions from a JSON file: {"subscriptions": [{"name", "endpoint", '
                         '"eventDeliverySchema", "filter", "retryPolicy", "skipValidation"}]}.')
-        c.argument("event_retry_scale", options_list=["--event-retry-scale"], type=float,
+        c.argument("event_retry_scale", options_list=["--event-retry-scale"], validator=ve.validate_start_numbers,
                    help="Multiply the event retry schedule (and the delivery timeout and TTL) by this factor, "
                         "e.g. 0.01 in tests. Default 1.")
         c.argument("events_include_actor", options_list=["--events-include-actor"], action="store_true",
@@ -236,10 +237,20 @@ def load_arguments(loader: Any, _: Any) -> None:
                    help="Also emit ChatTypingIndicatorReceivedInThread, one per typing notification (off by default).")
         c.argument("events_no_sequence_id", options_list=["--events-no-sequence-id"], action="store_true",
                    help="Leave sequenceId out of the message events (not on Learn yet). Default: included.")
-        c.argument("retention_day_seconds", options_list=["--retention-day-seconds"], type=float,
+        c.argument("retention_day_seconds", options_list=["--retention-day-seconds"],
+                   validator=ve.validate_start_numbers,
                    help="The length of a retention-policy day in seconds, greater than 0 and at most 31536000: a "
                         "thread with a 30-day policy is deleted 30 x this after its creation. Default 86400; e.g. "
                         "0.02 in tests.")
+        c.argument("request_timeout", options_list=["--request-timeout"], validator=ve.validate_start_numbers,
+                   help="Seconds a client has to send a whole request once it started, greater than 0 and at most "
+                        "86400 (slower clients get 408). Default 30.")
+        c.argument("idle_timeout", options_list=["--idle-timeout"], validator=ve.validate_start_numbers,
+                   help="Seconds a keep-alive connection may wait for its next request, greater than 0 and at most "
+                        "86400. Default 120.")
+        c.argument("log_level", options_list=["--log-level"], validator=ve.validate_log_level,
+                   help="The level of the emulator's log on stderr: DEBUG, INFO (each request: method, path, status, "
+                        "milliseconds), WARNING (no request log) or ERROR. Default INFO.")
 
     with loader.argument_context("communication emulator trust") as c:
         c.argument("remove", options_list=["--remove"], action="store_true",

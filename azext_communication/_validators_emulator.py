@@ -94,3 +94,39 @@ def validate_cors_origins(namespace: Any) -> None:
         namespace.cors_origins = [check_origin_pattern(o) for o in origins]
     except ValueError as ex:
         raise InvalidArgumentValueError(f"--cors-origin: {ex}") from None
+
+
+# dest, option, the emulator's own check (in emulator/cli.py)
+_START_NUMBERS = (("request_timeout", "--request-timeout", "check_seconds"),
+                  ("idle_timeout", "--idle-timeout", "check_seconds"),
+                  ("event_retry_scale", "--event-retry-scale", "check_retry_scale"),
+                  ("retention_day_seconds", "--retention-day-seconds", "check_retention_day"))
+
+
+@usage_errors
+def validate_start_numbers(namespace: Any) -> None:
+    """The numeric options of emulator start, checked as typed (a float would echo '0.0' for 0) by the emulator's
+    own checks, so that both command lines refuse the same values with the same words."""
+    from azext_communication.emulator import cli
+
+    for dest, option, check in _START_NUMBERS:
+        value = getattr(namespace, dest, None)
+        if value is None or isinstance(value, float):  # absent, or already checked (validators may run twice)
+            continue
+        try:
+            setattr(namespace, dest, getattr(cli, check)(value))
+        except ValueError as ex:
+            message = str(ex)
+            raise InvalidArgumentValueError(message[:1].upper() + message[1:] if option in message
+                                            else f"{option}: {message}") from None
+
+
+@usage_errors
+def validate_log_level(namespace: Any) -> None:
+    """--log-level of emulator start: DEBUG, INFO, WARNING or ERROR (any case)."""
+    value = getattr(namespace, "log_level", None)
+    if value is None:
+        return
+    from azext_communication.emulator.cli import LOG_LEVELS
+
+    namespace.log_level = check_choice(value, LOG_LEVELS, "--log-level")

@@ -61,6 +61,19 @@ def validate_metadata(namespace: Any) -> None:
 
 
 @usage_errors
+def validate_thread_create_metadata(namespace: Any) -> None:
+    """--metadata of thread create: as above, and no empty value. `thread update --metadata k=` removes k (the
+    service's merge patch), so a create that stored "k": "" would give the same words two meanings."""
+    metadata = check_metadata(getattr(namespace, "metadata", None))
+    for key, value in (metadata or {}).items():
+        if value == "":
+            raise InvalidArgumentValueError(
+                f"--metadata '{key}=' has an empty value: K= removes a key only with thread update; give '{key}' a "
+                "value or leave it out.")
+    namespace.metadata = metadata
+
+
+@usage_errors
 def validate_retention_days(namespace: Any) -> None:
     """--retention-days N of thread create."""
     namespace.retention_days = check_retention_days(getattr(namespace, "retention_days", None))

@@ -19,7 +19,8 @@ def start_emulator(host: str = "127.0.0.1", port: int = 8443, data_dir: str | No
                    events_config: str | None = None, event_retry_scale: float | None = None,
                    events_include_actor: bool = False, events_typing: bool = False,
                    events_no_sequence_id: bool = False, retention_day_seconds: float | None = None,
-                   cors_origins: list[str] | None = None) -> None:
+                   cors_origins: list[str] | None = None, request_timeout: float | None = None,
+                   idle_timeout: float | None = None, log_level: str | None = None) -> None:
     """Run the local emulator in the foreground until interrupted (it prints its own start-up errors)."""
     from azext_communication.emulator.cli import run_emulator
     from azext_communication.emulator.events.subscriptions import EventSettings
@@ -32,8 +33,10 @@ def start_emulator(host: str = "127.0.0.1", port: int = 8443, data_dir: str | No
         extra["events"] = EventSettings(tuple(event_webhooks or ()), events_config,
                                         1.0 if event_retry_scale is None else event_retry_scale,
                                         bool(events_include_actor), bool(events_typing), not events_no_sequence_id)
-    if retention_day_seconds is not None:
-        extra["retention_day_seconds"] = retention_day_seconds
+    for name, value in (("retention_day_seconds", retention_day_seconds), ("request_timeout", request_timeout),
+                        ("idle_timeout", idle_timeout), ("log_level", log_level)):
+        if value is not None:  # else the emulator's default
+            extra[name] = value
     problems: list[str] = []  # the emulator's own one-line start-up error, printed once, az's way
     code = run_emulator(host=host, port=port, data_dir=data_dir, access_key=access_key, throttle=throttle,
                         json_output=json_output, report=problems.append, **extra)

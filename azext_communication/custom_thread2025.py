@@ -64,7 +64,7 @@ def add_participants(cmd: Any, client: Any, users: list[str], display_name: str 
     """Add users; any user the service refuses makes the command fail, naming it (exit code 1).
 
     JSON: `[]` (the public extension's shape: the list of refused users); tsv: the added ids, one a line;
-    table: the added participants."""
+    table: the added participants as the service now holds them (see `_as_stored`)."""
     refused = client.add_participants(users, display_name, start_time, metadata)
     if refused:
         raise AzureResponseError(
@@ -74,12 +74,28 @@ def add_participants(cmd: Any, client: Any, users: list[str], display_name: str 
     if output == "tsv":
         return list(users)
     if output == "table":  # participant-shaped, for the participant list table transformer
-        shared = start_time.isoformat() if start_time else "1970-01-01T00:00:00+00:00"
-        row = {"displayName": display_name, "shareHistoryTime": shared}
-        if metadata:
-            row["metadata"] = metadata
-        return [{"identifier": {"rawId": u}, **row} for u in users]
+        return _as_stored(client, users, display_name, metadata)
     return []
+
+
+def _as_stored(client: Any, users: list[str], display_name: str | None,
+               metadata: dict[str, str] | None) -> list[dict[str, Any]]:
+    """The users as the thread now holds them, read back: "If participants already exist, no change occurs", so
+    echoing the requested display name and metadata would show an existing participant with values the service
+    never stored. One warning names each user whose stored values differ from the requested ones."""
+    from knack.log import get_logger
+
+    wanted = set(users)
+    stored = {p["identifier"]["rawId"]: p for p in client.list_participants(page_size(None), None)
+              if (p.get("identifier") or {}).get("rawId") in wanted}
+    for user in users:
+        row = stored.get(user)
+        if row is not None and ((row.get("displayName") or None, row.get("metadata") or None)
+                                != (display_name or None, metadata or None)):
+            get_logger(__name__).warning(
+                "%s was already a participant and was left unchanged: the service keeps its display name, "
+                "share-history time and metadata.", user)
+    return [stored.get(u) or {"identifier": {"rawId": u}} for u in users]
 
 
 def list_participants(cmd: Any, client: Any, skip: int | None = None, max_items: int | None = None) -> list[Any]:

@@ -244,3 +244,49 @@ def test_tsv_rows_keep_their_columns_whether_or_not_there_is_metadata(emulator):
     queried = run("communication", "chat", "participant", "list", "-t", tagged, "--query", "[].metadata.r", "-o", "tsv",
                   env=env)
     assert queried.stdout.split() == ["a"], queried  # --query still sees the metadata
+
+
+# ------------------------------------------------------------------ thread create refuses K= (update removes)
+@pytest.mark.parametrize("item", ["k=", " k="])
+def test_thread_create_refuses_an_empty_value_that_only_update_reads_as_removal(no_requests, item):
+    """`thread update --metadata k=` removes k; create would store "k": "" (the same words meaning two things)."""
+    line = assert_refused(chat("thread", "create", "--topic", "t", "--metadata", "ok=1", item), "--metadata",
+                          "'k=' has an empty value", "only with thread update")
+    assert "\n" not in line
+
+
+def test_thread_create_help_says_why_k_is_refused():
+    from cli_harness import load_command_table
+    from knack.help_files import helps
+
+    load_command_table()
+    assert "K= (an empty value) is refused" in " ".join(helps["communication chat thread create"].split())
+
+
+# ------------------------------------------------------------------ participant add of an existing participant
+@pytest.mark.live
+def test_participant_add_table_shows_what_the_service_kept_for_an_existing_participant(emulator):
+    """"If participants already exist, no change occurs": the table shows the stored display name and metadata,
+    not the requested ones, and says the existing participant was left unchanged."""
+    from cli_harness import chat_user
+
+    env, _ = chat_user(emulator)
+    thread = run("communication", "chat", "thread", "create", "--topic", "again", "-o", "tsv", env=env).stdout.strip()
+    other = run("communication", "identity", "user", "create", env=env).result["rawId"]
+    first = run("communication", "chat", "participant", "add", "-t", thread, "--user", other, "--display-name",
+                "Ann", "--metadata", "r=a", "-o", "table", env=env)
+    assert first.exit_code == 0 and "r=a" in first.stdout and "Ann" in first.stdout, first
+    assert "already" not in first.stderr, first
+    again = run("communication", "chat", "participant", "add", "-t", thread, "--user", other, "--display-name",
+                "Bea", "--metadata", "x=y", "-o", "table", env=env)
+    assert again.exit_code == 0, again
+    rows = again.stdout.splitlines()[2:]
+    assert len(rows) == 1 and "r=a" in rows[0] and "Ann" in rows[0], again.stdout
+    assert "x=y" not in again.stdout and "Bea" not in again.stdout, again.stdout
+    assert f"{other} was already a participant" in again.stderr and "left unchanged" in again.stderr, again.stderr
+    as_json = run("communication", "chat", "participant", "add", "-t", thread, "--user", other, "--metadata", "x=y",
+                  env=env)
+    assert as_json.exit_code == 0 and as_json.result == [], as_json  # the contract's shape
+    listed = run("communication", "chat", "participant", "list", "-t", thread, "--query",
+                 f"[?identifier.rawId=='{other}'].metadata", env=env)
+    assert listed.result == [{"r": "a"}], listed

@@ -76,17 +76,44 @@ def _fault_arg(value: str) -> str:
     return value
 
 
-def _positive(high: float, what: str, expected: str):
-    """An argparse type: a number in (0, high], else the one-line message `invalid <what> '<value>': <expected>`."""
+def check_positive(value: object, high: float, what: str, expected: str) -> float:
+    """A number in (0, high]; else ValueError `invalid <what> '<value as typed>': <expected>` (one line)."""
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        number = -1.0
+    if isinstance(value, bool) or not 0 < number <= high:  # also false for nan
+        raise ValueError(f"invalid {what} '{value}': {expected}")
+    return number
+
+
+def check_seconds(value: object) -> float:
+    """--request-timeout, --idle-timeout."""
+    return check_positive(value, 86400, "duration", "expected seconds greater than 0 and at most 86400")
+
+
+def check_retry_scale(value: object) -> float:
+    """--event-retry-scale."""
+    return check_positive(value, 1000, "factor", "expected a number greater than 0 and at most 1000")
+
+
+def check_retention_day(value: object) -> float:
+    """--retention-day-seconds."""
+    return check_positive(value, MAX_DAY_SECONDS, "--retention-day-seconds", "expected seconds greater than 0 and "
+                          f"at most {MAX_DAY_SECONDS:.0f} (default {DAY_SECONDS:.0f})")
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def _argparse_type(check: Callable[[object], float]) -> Callable[[str], float]:
+    """An argparse type from a check: argparse prints its one-line message and exits 2."""
 
     def _parse(value: str) -> float:
         try:
-            number = float(value)
-        except ValueError:
-            number = -1.0
-        if not 0 < number <= high:  # also false for nan
-            raise argparse.ArgumentTypeError(f"invalid {what} '{value}': {expected}")
-        return number
+            return check(value)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
 
     return _parse
 
@@ -98,10 +125,9 @@ def _origin_arg(value: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-_seconds = _positive(86400, "duration", "expected seconds between 0 and 86400")
-_scale = _positive(1000, "factor", "expected a number greater than 0 and at most 1000")
-_day = _positive(MAX_DAY_SECONDS, "--retention-day-seconds", f"expected seconds greater than 0 and at most "
-                 f"{MAX_DAY_SECONDS:.0f} (default {DAY_SECONDS:.0f})")
+_seconds = _argparse_type(check_seconds)
+_scale = _argparse_type(check_retry_scale)
+_day = _argparse_type(check_retention_day)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -153,7 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--retention-day-seconds", type=_day, default=DAY_SECONDS, metavar="SECONDS",
                    help="Length of a retention-policy day (default 86400): a thread with a 30-day policy is deleted "
                         "30 x SECONDS after its creation; e.g. 0.02 in tests.")
-    p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+    p.add_argument("--log-level", default="INFO", choices=LOG_LEVELS,
                    help="Logging level on stderr (default INFO).")
     return p
 
@@ -206,11 +232,15 @@ def run_emulator(host: str = "127.0.0.1", port: int = 8443, data_dir: str | None
                  faults: list[str] | None = None, request_timeout: float = REQUEST_TIMEOUT,
                  idle_timeout: float = IDLE_TIMEOUT, events: EventSettings | None = None,
                  report: Callable[[str], None] = _print_error, retention_day_seconds: float = DAY_SECONDS,
-                 cors_origins: list[str] | tuple[str, ...] | None = None) -> int:
+                 cors_origins: list[str] | tuple[str, ...] | None = None, log_level: str | None = None) -> int:
     """Run the emulator in the foreground until SIGINT/SIGTERM; returns the exit code (0 on a clean stop,
     2 for an invalid option value, 1 when it cannot start). A start-up failure is one line, given to `report`
-    (default: 'error: ...' on stderr)."""
-    restore_logging = _setup_logging(logging.getLevelName(log.level) if log.level else "INFO")
+    (default: 'error: ...' on stderr). `log_level` (one of LOG_LEVELS) is the level of the log on stderr;
+    None keeps the level set by whoever set up the logger (`main`), else INFO."""
+    if log_level is not None and log_level not in LOG_LEVELS:
+        report(f"invalid log level '{log_level}': expected one of {', '.join(LOG_LEVELS)}")
+        return 2
+    restore_logging = _setup_logging(log_level or (logging.getLevelName(log.level) if log.level else "INFO"))
     stop = threading.Event()
     previous: dict = {}
     if threading.current_thread() is threading.main_thread():  # signals can only be handled there
