@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 import json
+import select
+import socket
+import ssl
 import time
 from collections.abc import Iterator
 
@@ -168,6 +171,23 @@ def test_a_sid_opens_one_socket_only(emu, client) -> None:
     assert first.recv(timeout=5) == "1::"
     assert client.socket(sid).recv(timeout=5) == "0::"
     first.close()
+
+
+def test_tls_sends_nothing_between_its_handshake_and_the_first_answer(emu) -> None:
+    """TLS 1.3 session tickets would reach a client just as it writes its upgrade request. Clients that read in a
+    background thread while another writes (websockets' sync client, python-socketio's) then use one OpenSSL
+    object from two threads at once, and the request can vanish: the handshake times out. So no tickets."""
+    ctx = ssl.create_default_context(cafile=emu.ca_cert)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    with socket.create_connection(("127.0.0.1", emu.port), timeout=5) as raw, \
+            ctx.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+        assert select.select([tls], [], [], 0.5)[0] == []  # nothing to read before a request is sent
+        tls.sendall(b"GET /?check=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        answer = b""
+        while chunk := tls.recv(65536):
+            answer += chunk
+        assert answer.startswith(b"HTTP/1.1 200 ") and answer.endswith(b"Trouter")
+        assert not tls.session.has_ticket
 
 
 def test_a_websocket_from_an_origin_not_allowed_is_refused(emu, client) -> None:

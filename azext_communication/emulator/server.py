@@ -215,6 +215,11 @@ class EmulatorServer:
                 self.app.faults.add(FaultInjector.parse(spec))
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+            # No TLS 1.3 session tickets: they follow the handshake, reaching a client just as it writes its first
+            # request. WebSocket clients that read in one thread and write in another (websockets' sync client,
+            # python-socketio's) then use one OpenSSL object from two threads, and the upgrade request can be lost
+            # (the opening handshake times out). A full handshake on every connection costs ~1 ms locally.
+            ctx.num_tickets = 0
             ctx.load_cert_chain(str(self.certs.server_cert), str(self.certs.server_key))
             self._server = TLSServer((self.host, self.requested_port), ctx, self.app,
                                       request_timeout=self.request_timeout, idle_timeout=self.idle_timeout)
