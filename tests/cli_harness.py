@@ -11,9 +11,11 @@ import contextlib
 import io
 import logging
 import os
+import selectors
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -197,3 +199,22 @@ def load_command_table() -> Any:
     invoker.parser.cli_ctx = cli
     invoker.parser.load_command_table(loader)
     return cli
+
+
+def az_emulator_start(cwd: Path, *extra: str, env: dict[str, str]) -> tuple[subprocess.Popen, bytes]:
+    """`az communication emulator start --port 0 --json EXTRA` as its own az process (it runs until stopped), with
+    `env` on top of this harness's az settings; returns the process and its JSON line (b"" when it printed none
+    within 60 s or exited first)."""
+    proc_env = dict(os.environ, AZURE_CONFIG_DIR=str(CONFIG_DIR), AZURE_EXTENSION_DEV_SOURCES=str(ROOT),
+                    AZURE_CORE_COLLECT_TELEMETRY="no", **env)
+    proc = subprocess.Popen([sys.executable, "-m", "azure.cli", "communication", "emulator", "start", "--port", "0",
+                             "--json", *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=proc_env,
+                            cwd=str(cwd))
+    sel = selectors.DefaultSelector()
+    sel.register(proc.stdout, selectors.EVENT_READ)
+    deadline, line = time.monotonic() + 60, b""
+    while time.monotonic() < deadline and not line.endswith(b"\n") and proc.poll() is None:
+        if sel.select(timeout=0.5):
+            line += proc.stdout.readline()
+    sel.close()
+    return proc, line

@@ -5,16 +5,12 @@ value as typed, and `--log-level WARNING` really leaves the request log out."""
 from __future__ import annotations
 
 import json
-import os
-import selectors
 import signal
 import subprocess
-import sys
-import time
 
 import pytest
 import requests
-from cli_harness import CONFIG_DIR, ROOT, prepare, run
+from cli_harness import az_emulator_start, prepare, run
 
 
 def _one_error_line(result) -> str:
@@ -63,18 +59,7 @@ def test_the_options_reach_the_emulator(monkeypatch: pytest.MonkeyPatch) -> None
 def _az_start(tmp_path, *extra: str) -> tuple[dict, subprocess.Popen]:
     prepare()
     tmp_path.mkdir()
-    env = dict(os.environ, AZURE_CONFIG_DIR=str(CONFIG_DIR), AZURE_EXTENSION_DEV_SOURCES=str(ROOT),
-               AZURE_CORE_COLLECT_TELEMETRY="no", AZURE_COMMUNICATION_EMULATOR_HOME=str(tmp_path))
-    proc = subprocess.Popen([sys.executable, "-m", "azure.cli", "communication", "emulator", "start", "--port", "0",
-                             "--json", *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
-                            cwd=str(tmp_path))
-    sel = selectors.DefaultSelector()
-    sel.register(proc.stdout, selectors.EVENT_READ)
-    deadline, line = time.monotonic() + 60, b""
-    while time.monotonic() < deadline and not line.endswith(b"\n") and proc.poll() is None:
-        if sel.select(timeout=0.5):
-            line += proc.stdout.readline()
-    sel.close()
+    proc, line = az_emulator_start(tmp_path, *extra, env={"AZURE_COMMUNICATION_EMULATOR_HOME": str(tmp_path)})
     if not line:
         proc.kill()
         pytest.fail(f"az communication emulator start printed nothing: {proc.communicate(timeout=10)[1][-2000:]!r}")

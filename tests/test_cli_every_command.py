@@ -6,17 +6,13 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
-import selectors
 import shutil
 import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
-from cli_harness import CONFIG_DIR, ROOT, CliResult, chat_user, load_command_table, run
+from cli_harness import CliResult, az_emulator_start, chat_user, load_command_table, run
 from webhook_receiver import Receiver
 
 pytestmark = pytest.mark.live
@@ -118,18 +114,7 @@ def test_every_command_runs_live_against_the_emulator(emulator, tmp_path: Path) 
 
 def _start_emulator_with_az(tmp_path: Path, home: dict[str, str]) -> tuple[dict, subprocess.Popen]:
     """`az communication emulator start --port 0 --json` as its own az process (it runs until stopped)."""
-    env = dict(os.environ, AZURE_CONFIG_DIR=str(CONFIG_DIR), AZURE_EXTENSION_DEV_SOURCES=str(ROOT),
-               AZURE_CORE_COLLECT_TELEMETRY="no", **home)
-    proc = subprocess.Popen([sys.executable, "-m", "azure.cli", "communication", "emulator", "start", "--port", "0",
-                             "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=str(tmp_path))
-    sel = selectors.DefaultSelector()
-    sel.register(proc.stdout, selectors.EVENT_READ)
-    deadline = time.monotonic() + 60
-    line = b""
-    while time.monotonic() < deadline and not line.endswith(b"\n") and proc.poll() is None:
-        if sel.select(timeout=0.5):
-            line += proc.stdout.readline()
-    sel.close()
+    proc, line = az_emulator_start(tmp_path, env=home)
     if not line:
         _stop(proc)
         pytest.fail(f"az communication emulator start printed nothing: {proc.stderr.read()[-2000:]!r}")

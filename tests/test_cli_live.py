@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import selectors
 import signal
 import subprocess
-import sys
-import time
 
 import pytest
-from cli_harness import CONFIG_DIR, ROOT, run
+from cli_harness import az_emulator_start, run
 from cli_recording import PLACEHOLDER_TOKEN
 
 pytestmark = pytest.mark.live
@@ -42,20 +38,9 @@ def test_identity_over_untrusted_certificate_also_fails_cleanly(emulator):
 def test_az_communication_emulator_start_runs_the_emulator(tmp_path):
     """`az communication emulator start --port 0 --json` (a real az process) prints the JSON line, serves
     requests, and stops cleanly on SIGTERM."""
-    env = dict(os.environ, AZURE_CONFIG_DIR=str(CONFIG_DIR), AZURE_EXTENSION_DEV_SOURCES=str(ROOT),
-               AZURE_CORE_COLLECT_TELEMETRY="no", AZURE_COMMUNICATION_EMULATOR_HOME=str(tmp_path / "home"))
-    proc = subprocess.Popen([sys.executable, "-m", "azure.cli", "communication", "emulator", "start", "--port", "0",
-                             "--json", "--data-dir", str(tmp_path / "data")],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=str(tmp_path))
+    proc, line = az_emulator_start(tmp_path, "--data-dir", str(tmp_path / "data"),
+                                   env={"AZURE_COMMUNICATION_EMULATOR_HOME": str(tmp_path / "home")})
     try:
-        sel = selectors.DefaultSelector()
-        sel.register(proc.stdout, selectors.EVENT_READ)
-        deadline = time.monotonic() + 60
-        line = b""
-        while time.monotonic() < deadline and not line.endswith(b"\n") and proc.poll() is None:
-            if sel.select(timeout=0.5):
-                line += proc.stdout.readline()
-        sel.close()
         assert line, proc.stderr.read1(4000) if proc.poll() is not None else "no output"
         info = json.loads(line)
         assert info["endpoint"].startswith("https://127.0.0.1:")
