@@ -52,3 +52,8 @@ def unconstrained_ca(folder: Path) -> None:
     (folder / "ca-key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM,
                                                           serialization.PrivateFormat.PKCS8,
                                                           serialization.NoEncryption()))
+
+
+def load(path: Path) -> x509.Certificate:
+    """The PEM certificate at `path`."""
+    return x509.load_pem_x509_certificate(path.read_bytes())

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 from azure.communication.identity import CommunicationIdentityClient
-from cert_tools import leaf_under, unconstrained_ca
+from cert_tools import leaf_under, load, unconstrained_ca
 from cryptography import x509
 from emulator_process import running_emulator
 
@@ -24,10 +24,6 @@ from azext_communication.emulator.certs import ca_constraints, ensure_certificat
 def _no_env_bundle(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
     monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
-
-
-def load(path: Path) -> x509.Certificate:
-    return x509.load_pem_x509_certificate(path.read_bytes())
 
 
 def permitted(ca: x509.Certificate) -> set[str]:

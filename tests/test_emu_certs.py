@@ -8,6 +8,7 @@ from pathlib import Path
 
 import certifi
 import pytest
+from cert_tools import load
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
@@ -18,10 +19,6 @@ from azext_communication.emulator.certs import ensure_certificates
 def _no_env_bundle(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
     monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
-
-
-def load(path: Path) -> x509.Certificate:
-    return x509.load_pem_x509_certificate(path.read_bytes())
 
 
 def test_ca_and_server_certificate(tmp_path: Path) -> None:
