@@ -112,6 +112,23 @@ def _call(conn: http.client.HTTPSConnection, method: str, path: str, headers: di
     return resp.status, json.loads(data) if data else {}
 
 
+def ca_file(emu: JsonServer) -> str:
+    """The emulator's CA alone (its bundle's sibling)."""
+    return str(Path(emu.ca_bundle).with_name("ca.pem"))
+
+
+def new_user(conn: http.client.HTTPSConnection, emu: JsonServer) -> tuple[str, str]:
+    """A new user and its chat token (raw id, token), from the identity API signed with the emulator's key."""
+    from azext_communication.emulator.tokens import sign_request
+
+    key = dict(p.split("=", 1) for p in emu.info["connectionString"].split(";") if "=" in p)["accesskey"]
+    raw = json.dumps({"createTokenWithScopes": ["chat"]}).encode()
+    path = f"/identities?{IDENTITY}"
+    conn.request("POST", path, body=raw, headers=sign_request("POST", emu.endpoint + path, raw, key))
+    body = json.loads(conn.getresponse().read())
+    return body["identity"]["id"], body["accessToken"]["token"]
+
+
 class _Sender:
     """One keep-alive HTTPS connection that sends one pre-encoded request over and over and reads just the
     status and the body. The load generator shares the 2 cores with what it measures: http.client with JSON
@@ -174,22 +191,12 @@ def _sender(endpoint: str, ca_file: str, token: str, tid: str, start_at: float, 
 
 def _setup(emu: JsonServer, clients: int, others: int = 0) -> list[tuple[str, str]]:
     """One user and one thread per client, with `others` more participants: (token, thread id)."""
-    from azext_communication.emulator.tokens import sign_request
-
-    conn = _connect(emu.endpoint, str(Path(emu.ca_bundle).with_name("ca.pem")))
-    key = dict(p.split("=", 1) for p in emu.info["connectionString"].split(";") if "=" in p)["accesskey"]
+    conn = _connect(emu.endpoint, ca_file(emu))
     out = []
 
-    def user() -> tuple[str, str]:
-        raw = json.dumps({"createTokenWithScopes": ["chat"]}).encode()
-        path = f"/identities?{IDENTITY}"
-        conn.request("POST", path, body=raw, headers=sign_request("POST", emu.endpoint + path, raw, key))
-        body = json.loads(conn.getresponse().read())
-        return body["identity"]["id"], body["accessToken"]["token"]
-
     for _ in range(clients):
-        _, token = user()
-        more = [{"communicationIdentifier": {"rawId": user()[0]}} for _ in range(others)]
+        _, token = new_user(conn, emu)
+        more = [{"communicationIdentifier": {"rawId": new_user(conn, emu)[0]}} for _ in range(others)]
         status, t = _call(conn, "POST", f"/chat/threads?{API}", {"Authorization": f"Bearer {token}",
                                                                   "Content-Type": "application/json"},
                           {"topic": "events bench", "participants": more})
@@ -202,7 +209,7 @@ def measure(emu: JsonServer, setup: list[tuple[str, str]], duration: float, rate
     """Every client sends for `duration` seconds, flat out or `rate` sends/s in all (spread evenly)."""
     ctx = multiprocessing.get_context("fork")
     start_at = time.time() + START_DELAY
-    ca = str(Path(emu.ca_bundle).with_name("ca.pem"))
+    ca = ca_file(emu)
     with ctx.Pool(len(setup)) as pool:
         results = pool.starmap(_sender, [(emu.endpoint, ca, token, tid, start_at, start_at + duration,
                                           rate / len(setup)) for token, tid in setup])

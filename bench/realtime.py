@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from common import BENCH, PYTHON, ROOT, WORK, JsonServer, percentile, start_json_server
-from events import API, IDENTITY, _call, _connect, _Sender
+from events import API, _call, _connect, _Sender, ca_file, new_user
 from loadgen import LoadResult, measure_sends
 
 BUDGET_P99_MS = 100.0
@@ -111,7 +111,7 @@ class Clients:
         for i in range(PROCESSES):
             out = WORK / f"realtime-clients-{tag}-{i}.json"
             share = [(n, t) for n, t in enumerate(tokens) if n % PROCESSES == i]
-            self.procs.append(ctx.Process(target=_client_process, args=(emu.endpoint, _ca(emu), share, self.ready,
+            self.procs.append(ctx.Process(target=_client_process, args=(emu.endpoint, ca_file(emu), share, self.ready,
                                                                         self.stop_flag, str(out)), daemon=True))
             self.outs.append(out)
         for proc in self.procs:
@@ -134,7 +134,7 @@ class Page:
     """bench/realtime_page.mjs: Chromium with the SDK, live as one user."""
 
     def __init__(self, emu: JsonServer, token: str) -> None:
-        self.proc = subprocess.Popen(["node", str(BENCH / "realtime_page.mjs"), emu.endpoint, _ca(emu), token],
+        self.proc = subprocess.Popen(["node", str(BENCH / "realtime_page.mjs"), emu.endpoint, ca_file(emu), token],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=str(ROOT))
         line = self.proc.stdout.readline().strip()
         if line != "ready":
@@ -147,24 +147,13 @@ class Page:
 
 
 # ------------------------------------------------------------------------------------------- set-up
-def _ca(emu: JsonServer) -> str:
-    return str(Path(emu.ca_bundle).with_name("ca.pem"))
-
-
 def _setup(emu: JsonServer, clients: int) -> dict:
     """Users: sender, page, `clients` listeners, a load user; thread `big` (all but the load user), `loadThread`
     (the load user alone) and `pushedThread` (the load user and the first listener)."""
-    from azext_communication.emulator.tokens import sign_request
-
-    conn = _connect(emu.endpoint, _ca(emu))
-    key = dict(p.split("=", 1) for p in emu.info["connectionString"].split(";") if "=" in p)["accesskey"]
+    conn = _connect(emu.endpoint, ca_file(emu))
 
     def user() -> tuple[str, str]:
-        raw = json.dumps({"createTokenWithScopes": ["chat"]}).encode()
-        path = f"/identities?{IDENTITY}"
-        conn.request("POST", path, body=raw, headers=sign_request("POST", emu.endpoint + path, raw, key))
-        body = json.loads(conn.getresponse().read())
-        return body["identity"]["id"], body["accessToken"]["token"]
+        return new_user(conn, emu)
 
     def thread(token: str, ids: list[str]) -> str:
         auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
@@ -194,7 +183,7 @@ def _send_paced(emu: JsonServer, token: str, tid: str, count: int, rate: float) 
     request = (f"POST /chat/threads/{quote(tid, safe='')}/messages?{API} HTTP/1.1\r\nHost: {host}\r\n"
                f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
                f"Content-Length: {len(body)}\r\n\r\n").encode() + body
-    conn = _Sender(emu.endpoint, _ca(emu), request)
+    conn = _Sender(emu.endpoint, ca_file(emu), request)
     out = []
     began = time.time()
     for n in range(count):
@@ -247,7 +236,7 @@ def run(clients: int = BUDGET_CLIENTS, messages: int = 100, rate: float = 10.0, 
                              "--log-level", "WARNING"], stderr_path=WORK / "realtime-emulator.log")
     try:
         s = _setup(emu, clients)
-        ca = _ca(emu)
+        ca = ca_file(emu)
 
         def load(thread: str) -> LoadResult:
             return measure_sends(emu.endpoint, ca, s["load"], s[thread], 8, duration)
