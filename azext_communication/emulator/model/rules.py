@@ -125,8 +125,11 @@ def merge_metadata(current: dict | None, patch: dict | None) -> dict | None:
 
 
 def check_retention(policy: object) -> dict:
-    """A ChatRetentionPolicy as stored: `{"kind": "none"}` or `{"kind": "threadCreationDate",
-    "deleteThreadAfterDays": 30..90}` (extra fields are dropped); anything else is 400."""
+    """A ChatRetentionPolicy as stored: `{"kind": "none"}` (also for null, which removes a policy) or
+    `{"kind": "threadCreationDate", "deleteThreadAfterDays": 30..90}` (extra fields are dropped); anything else is
+    400."""
+    if policy is None:
+        return {"kind": "none"}
     if not isinstance(policy, dict):
         raise BadRequest("Invalid retention policy: it must be an object with a kind.", code="BadRequest")
     kind = policy.get("kind")

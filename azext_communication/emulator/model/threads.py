@@ -139,8 +139,7 @@ class Threads:
             metadata = check_metadata_size(check_map_metadata(props["metadata"], "thread"), "thread")
         retention = None
         if "retentionPolicy" in props:
-            raw = props["retentionPolicy"]
-            retention = {"kind": "none"} if raw is None else check_retention(raw)
+            retention = check_retention(props["retentionPolicy"])
         if len(participants) > MAX_BATCH:
             raise BadRequest(f"At most {MAX_BATCH} participants can be added at once.", code="ValidationError")
         idem_key = f"{caller.user_id}|{request_id}" if request_id else None
@@ -189,8 +188,7 @@ class Threads:
             updated.append("metadata")
         retention = t.retention
         if "retentionPolicy" in body:
-            raw = body["retentionPolicy"]
-            retention = {"kind": "none"} if raw is None else check_retention(raw)
+            retention = check_retention(body["retentionPolicy"])
             updated.append("retentionPolicy")
         if not updated:
             return None
