@@ -248,7 +248,7 @@ class ChatModel:
     def send_read_receipt(self, caller: Caller, tid: str, mid: object) -> None:
         """Remember the caller's latest receipt (ignored in threads with more than 20 participants)."""
         self._expire(tid)
-        with self.lock:
+        with self.lock, self.store.transaction():
             self._publish(self._messages.send_receipt(caller, tid, mid))
 
     def list_read_receipts(self, caller: Caller, tid: str, max_page_size: int, skip: int,
