@@ -164,12 +164,16 @@ def validate_message_id(namespace: Any) -> None:
     namespace.message_id = value.strip()
 
 
-@usage_errors
-def validate_topic(namespace: Any) -> None:
+def check_topic(value: str | None) -> None:
     """A topic must not be empty (the service and the SDK refuse it)."""
-    value = getattr(namespace, "topic", None)
     if value is None or not value.strip():
         raise InvalidArgumentValueError("--topic must not be empty.")
+
+
+@usage_errors
+def validate_topic(namespace: Any) -> None:
+    """--topic of thread create and update-topic."""
+    check_topic(getattr(namespace, "topic", None))
 
 
 def message_size(content: str | None, metadata: dict[str, str] | None) -> int:

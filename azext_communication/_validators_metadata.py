@@ -10,7 +10,7 @@ from typing import Any
 
 from azure.cli.core.azclierror import InvalidArgumentValueError
 
-from ._validators import parse_int, parse_metadata, usage_errors
+from ._validators import check_topic, parse_int, parse_metadata, usage_errors
 
 MAX_METADATA_BYTES = 1024
 MIN_RETENTION_DAYS = 30
@@ -87,5 +87,5 @@ def validate_thread_update(namespace: Any) -> None:
     namespace.retention_days = check_retention_days(getattr(namespace, "retention_days", None), allow_none=True)
     if topic is None and namespace.metadata is None and namespace.retention_days is None:
         raise InvalidArgumentValueError("Please specify at least one of --topic, --metadata, --retention-days.")
-    if topic is not None and not topic.strip():
-        raise InvalidArgumentValueError("--topic must not be empty.")
+    if topic is not None:
+        check_topic(topic)
